@@ -1,0 +1,70 @@
+// Command kaj is a self-hosted deployer for web apps on Docker hosts.
+//
+// Usage:
+//
+//	kaj [serve] [--config FILE] [--listen ADDR] [--data DIR]
+//	kaj version
+//	kaj lint [--format tty|json|sarif] [--ignore CODE] FILE|-
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			os.Exit(int(code))
+		}
+		fmt.Fprintln(os.Stderr, "kaj:", err)
+		os.Exit(1)
+	}
+}
+
+// exitCode is returned by a command that has already reported its outcome
+// and only needs the process to exit with this status (e.g. lint findings).
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serveCommand(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "kaj", version())
+		return nil
+	case "lint":
+		return lintCommand(ctx, args, stdin, stdout, stderr)
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q; run 'kaj help' for the list", cmd)
+	}
+}
+
+const usage = `kaj deploys web apps and their databases on a Docker host.
+
+Commands:
+  serve     run the API and dashboard (the default)
+  version   print the version
+  lint      check a Dockerfile (hadolint-compatible rules)
+  help      this text
+
+Run 'kaj serve --help' or 'kaj lint --help' for their flags.
+`

@@ -1,0 +1,367 @@
+// Package config loads kaj's settings.
+//
+// Settings are layered, each layer overriding the one before it:
+// embedded defaults, then a TOML file, then KAJ_* environment variables,
+// then command-line flags (applied by the caller). Decoding is strict: an
+// unknown key or a value of the wrong type is an error that names the key
+// and the line, so a typo never silently falls back to a default.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is every setting kaj has. The zero value is not useful; start from
+// Default. config.example.toml documents each key with its default.
+type Config struct {
+	Server   Server   `toml:"server"`
+	Data     Data     `toml:"data"`
+	Docker   Docker   `toml:"docker"`
+	Deploy   Deploy   `toml:"deploy"`
+	Registry Registry `toml:"registry"`
+	Auth     Auth     `toml:"auth"`
+	Lint     Lint     `toml:"lint"`
+	Log      Log      `toml:"log"`
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	Listen string `toml:"listen"`
+	// PublicURL is the address browsers use to reach kaj. It sets the
+	// allowed websocket Origin; empty means the listen address.
+	PublicURL       string   `toml:"public_url"`
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// Data is where kaj keeps its state.
+type Data struct {
+	Dir string `toml:"dir"`
+	// SecretKeyFile holds the 32-byte key that seals secrets at rest.
+	// Empty means "kaj.key" inside Dir, created on first start.
+	SecretKeyFile string `toml:"secret_key_file"`
+	// SecretKey, when set, is the key itself (64 hex digits) and takes
+	// precedence over SecretKeyFile.
+	SecretKey string `toml:"secret_key"`
+}
+
+// Docker is the engine kaj drives.
+type Docker struct {
+	// Host is the engine address; empty follows DOCKER_HOST and the
+	// usual defaults (unix:///var/run/docker.sock).
+	Host string `toml:"host"`
+}
+
+// Deploy tunes the deploy pipeline.
+type Deploy struct {
+	DatabaseAlias    string   `toml:"database_alias"`
+	PublishAddress   string   `toml:"publish_address"`
+	DatabaseTimeout  Duration `toml:"database_timeout"`
+	HealthTimeout    Duration `toml:"health_timeout"`
+	StopTimeout      Duration `toml:"stop_timeout"`
+	KeepReleases     int      `toml:"keep_releases"`
+	ReconcileOnStart bool     `toml:"reconcile_on_start"`
+}
+
+// Registry tunes image transfers.
+type Registry struct {
+	// Insecure lists registry hosts reached over plain HTTP. Loopback
+	// registries are always allowed plain HTTP.
+	Insecure []string `toml:"insecure"`
+	Retries  int      `toml:"retries"`
+}
+
+// Auth tunes login sessions.
+type Auth struct {
+	SessionTTL Duration `toml:"session_ttl"`
+	// SecureCookies marks the session cookie Secure; turn on behind HTTPS.
+	SecureCookies bool `toml:"secure_cookies"`
+}
+
+// Lint is the Dockerfile linter's policy.
+type Lint struct {
+	Threshold string   `toml:"threshold"`
+	Ignore    []string `toml:"ignore"`
+}
+
+// Log is kaj's own logging.
+type Log struct {
+	Level  string `toml:"level"`
+	Format string `toml:"format"`
+}
+
+// Default returns the embedded defaults: safe for a first start with no
+// config file (loopback only, data beside the working directory).
+func Default() Config {
+	return Config{
+		Server: Server{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
+		Data:   Data{Dir: "data"},
+		Deploy: Deploy{
+			DatabaseAlias:    "dbserver",
+			PublishAddress:   "127.0.0.1",
+			DatabaseTimeout:  Duration(2 * time.Minute),
+			HealthTimeout:    Duration(time.Minute),
+			StopTimeout:      Duration(10 * time.Second),
+			KeepReleases:     20,
+			ReconcileOnStart: true,
+		},
+		Registry: Registry{Insecure: []string{}, Retries: 3},
+		Auth:     Auth{SessionTTL: Duration(12 * time.Hour)},
+		Lint:     Lint{Threshold: "info", Ignore: []string{}},
+		Log:      Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load returns the defaults overlaid with the file at path (skipped when
+// path is empty) and then with KAJ_* variables from env. The result is
+// validated.
+func Load(path string, env []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("reading config: %w", err)
+		}
+		if err := decode(&cfg, src); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// decode overlays src onto cfg, rejecting unknown keys and wrong types.
+func decode(cfg *Config, src []byte) error {
+	dec := toml.NewDecoder(bytes.NewReader(src)).DisallowUnknownFields()
+	err := dec.Decode(cfg)
+	if err == nil {
+		return nil
+	}
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) && len(strict.Errors) > 0 {
+		msgs := make([]string, 0, len(strict.Errors))
+		for _, e := range strict.Errors {
+			row, _ := e.Position()
+			msgs = append(msgs, fmt.Sprintf("line %d: unknown key %q", row, strings.Join(e.Key(), ".")))
+		}
+		return fmt.Errorf("%s (see config.example.toml for the keys kaj knows)", strings.Join(msgs, "; "))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		if key := de.Key(); len(key) > 0 {
+			return fmt.Errorf("line %d: key %q: %s", row, strings.Join(key, "."), de.Error())
+		}
+		return fmt.Errorf("line %d: %s", row, de.Error())
+	}
+	return err
+}
+
+// envAliases are short names that scripts and docs rely on.
+var envAliases = map[string]string{
+	"KAJ_LISTEN": "server.listen",
+	"KAJ_DATA":   "data.dir",
+}
+
+// EnvName is the environment variable for a dotted key: "deploy.health_timeout"
+// is KAJ_DEPLOY_HEALTH_TIMEOUT.
+func EnvName(key string) string {
+	return "KAJ_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// applyEnv sets every key that has a KAJ_* variable in env. Lists are
+// comma-separated.
+func applyEnv(cfg *Config, env []string) error {
+	vars := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "KAJ_") {
+			vars[k] = v
+		}
+	}
+	for alias, key := range envAliases {
+		if v, ok := vars[alias]; ok {
+			if err := Set(cfg, key, v); err != nil {
+				return fmt.Errorf("environment %s: %w", alias, err)
+			}
+		}
+	}
+	for _, key := range Keys() {
+		name := EnvName(key)
+		if v, ok := vars[name]; ok {
+			if err := Set(cfg, key, v); err != nil {
+				return fmt.Errorf("environment %s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Keys lists every dotted key, in declaration order.
+func Keys() []string {
+	var keys []string
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		sec := t.Field(i)
+		for j := range sec.Type.NumField() {
+			keys = append(keys, sec.Tag.Get("toml")+"."+sec.Type.Field(j).Tag.Get("toml"))
+		}
+	}
+	return keys
+}
+
+// Set assigns a dotted key from its text form, as an environment variable
+// or flag would give it.
+func Set(cfg *Config, key, value string) error {
+	f, err := field(cfg, key)
+	if err != nil {
+		return err
+	}
+	if u, ok := f.Addr().Interface().(interface{ UnmarshalText([]byte) error }); ok {
+		if err := u.UnmarshalText([]byte(value)); err != nil {
+			return fmt.Errorf("%s: %w", key, err)
+		}
+		return nil
+	}
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(value)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not true or false", key, value)
+		}
+		f.SetBool(b)
+	case reflect.Int:
+		n, err := strconv.Atoi(value)
+		if err != nil {
+			return fmt.Errorf("%s: %q is not a whole number", key, value)
+		}
+		f.SetInt(int64(n))
+	case reflect.Slice:
+		list := []string{}
+		for _, s := range strings.Split(value, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				list = append(list, s)
+			}
+		}
+		f.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("%s: cannot be set from text", key)
+	}
+	return nil
+}
+
+func field(cfg *Config, key string) (reflect.Value, error) {
+	sec, name, ok := strings.Cut(key, ".")
+	if ok {
+		v := reflect.ValueOf(cfg).Elem()
+		for i := range v.NumField() {
+			if v.Type().Field(i).Tag.Get("toml") != sec {
+				continue
+			}
+			s := v.Field(i)
+			for j := range s.NumField() {
+				if s.Type().Field(j).Tag.Get("toml") == name {
+					return s.Field(j), nil
+				}
+			}
+		}
+	}
+	return reflect.Value{}, fmt.Errorf("unknown key %q", key)
+}
+
+// Validate reports the first setting that cannot work, naming its key.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
+		return fmt.Errorf("server.listen: %q is not host:port: %w", c.Server.Listen, err)
+	}
+	if c.Data.Dir == "" {
+		return errors.New("data.dir: must not be empty")
+	}
+	if k := c.Data.SecretKey; k != "" {
+		if len(k) != 64 || strings.Trim(strings.ToLower(k), "0123456789abcdef") != "" {
+			return errors.New("data.secret_key: must be 64 hex digits (32 bytes); generate one with 'openssl rand -hex 32'")
+		}
+	}
+	if net.ParseIP(c.Deploy.PublishAddress) == nil {
+		return fmt.Errorf("deploy.publish_address: %q is not an IP address", c.Deploy.PublishAddress)
+	}
+	if c.Deploy.DatabaseAlias == "" {
+		return errors.New("deploy.database_alias: must not be empty")
+	}
+	for key, d := range map[string]Duration{
+		"server.shutdown_timeout": c.Server.ShutdownTimeout,
+		"deploy.database_timeout": c.Deploy.DatabaseTimeout,
+		"deploy.health_timeout":   c.Deploy.HealthTimeout,
+		"deploy.stop_timeout":     c.Deploy.StopTimeout,
+		"auth.session_ttl":        c.Auth.SessionTTL,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be positive, like \"30s\"", key)
+		}
+	}
+	if c.Deploy.KeepReleases < 1 {
+		return errors.New("deploy.keep_releases: must be at least 1")
+	}
+	if c.Registry.Retries < 0 {
+		return errors.New("registry.retries: must not be negative")
+	}
+	switch c.Lint.Threshold {
+	case "error", "warning", "info", "style", "none":
+	default:
+		return fmt.Errorf("lint.threshold: %q is not one of error, warning, info, style, none", c.Lint.Threshold)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+	}
+	return nil
+}
+
+// SecretKeyPath is where the sealing key lives when none is given inline.
+func (c Config) SecretKeyPath() string {
+	if c.Data.SecretKeyFile != "" {
+		return c.Data.SecretKeyFile
+	}
+	return filepath.Join(c.Data.Dir, "kaj.key")
+}
+
+// Duration is a time.Duration written as text ("90s", "2m") in TOML.
+type Duration time.Duration
+
+// UnmarshalText parses Go duration syntax.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like \"30s\" or \"2m\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes Go duration syntax.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,376 @@
+package store
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// App is the definition of one deployable web app.
+type App struct {
+	// Name is a DNS label: it names the app's containers, network and
+	// volume, and must stay valid as a host name.
+	Name  string `json:"name"`
+	Image string `json:"image"`
+	// Env is passed to the app container. Secret values are empty when
+	// read back; see Tx.RevealApp.
+	Env []EnvVar `json:"env,omitempty"`
+	// Port is the port the app listens on inside its container.
+	Port int `json:"port"`
+	// HostPort publishes Port on the host; zero lets the engine choose.
+	HostPort   int       `json:"host_port,omitempty"`
+	HealthPath string    `json:"health_path,omitempty"`
+	Database   *Database `json:"database,omitempty"`
+	// Restart is the engine restart policy; empty means unless-stopped.
+	Restart    string   `json:"restart,omitempty"`
+	Command    []string `json:"command,omitempty"`
+	Entrypoint []string `json:"entrypoint,omitempty"`
+	// MemoryBytes and CPUs limit the app container; zero means no limit.
+	MemoryBytes int64   `json:"memory_bytes,omitempty"`
+	CPUs        float64 `json:"cpus,omitempty"`
+	Template    string  `json:"template,omitempty"`
+
+	Version   uint64    `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	CreatedBy string    `json:"created_by,omitempty"`
+}
+
+// EnvVar is one environment variable of an app.
+type EnvVar struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Secret bool   `json:"secret,omitempty"`
+}
+
+// Database is the database container that runs beside an app.
+type Database struct {
+	// Kind is mysql, mariadb or postgres.
+	Kind  string `json:"kind"`
+	Image string `json:"image"`
+	// Alias is the host name the app reaches the database by.
+	Alias  string `json:"alias"`
+	Name   string `json:"name"`
+	User   string `json:"user"`
+	Volume string `json:"volume"`
+	// URLScheme is the scheme of the DATABASE_URL given to the app, e.g.
+	// "mysql+pymysql" or "mysql"; empty means the kind's usual one.
+	URLScheme string `json:"url_scheme,omitempty"`
+	// Password is write-only: it is empty when read back; see
+	// Tx.RevealApp.
+	Password string `json:"password,omitempty"`
+}
+
+// DatabaseKinds are the database engines kaj can run.
+var DatabaseKinds = []string{"mysql", "mariadb", "postgres"}
+
+// AppSecrets are an app's secrets in plain text.
+type AppSecrets struct {
+	Env              map[string]string
+	DatabasePassword string
+}
+
+// appRecord is an App as stored: secrets sealed, never in the App fields.
+type appRecord struct {
+	App
+	SealedEnv        map[string][]byte `json:"sealed_env,omitempty"`
+	SealedDBPassword []byte            `json:"sealed_db_password,omitempty"`
+}
+
+var (
+	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	identifier = regexp.MustCompile(`^[A-Za-z0-9_]{1,63}$`)
+)
+
+// ValidateName checks an app name: a DNS label of 1 to 63 lowercase
+// letters, digits and hyphens, not starting or ending with a hyphen.
+func ValidateName(n string) error {
+	if !dnsLabel.MatchString(n) {
+		return invalid("name", "%q is not a valid app name: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit", n)
+	}
+	return nil
+}
+
+// ValidateImage checks that ref parses as an image reference.
+func ValidateImage(field, ref string) error {
+	if ref == "" {
+		return invalid(field, "an image reference is required, like \"microblog:1.0.0\" or \"registry.example.com/team/app@sha256:...\"")
+	}
+	if _, err := name.ParseReference(ref); err != nil {
+		return invalid(field, "%q is not a valid image reference: %v", ref, err)
+	}
+	return nil
+}
+
+// ValidateEnvName checks an environment variable name.
+func ValidateEnvName(field, n string) error {
+	if !envName.MatchString(n) {
+		return invalid(field, "%q is not a valid variable name: use letters, digits and '_', not starting with a digit (no '=' or spaces)", n)
+	}
+	return nil
+}
+
+// Validate checks everything that can be checked without the engine.
+func (a *App) Validate() error {
+	if err := ValidateName(a.Name); err != nil {
+		return err
+	}
+	if err := ValidateImage("image", a.Image); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for i, e := range a.Env {
+		field := fmt.Sprintf("env[%d].name", i)
+		if err := ValidateEnvName(field, e.Name); err != nil {
+			return err
+		}
+		if seen[e.Name] {
+			return invalid(field, "%q is set twice", e.Name)
+		}
+		seen[e.Name] = true
+		if strings.ContainsRune(e.Value, 0) {
+			return invalid(fmt.Sprintf("env[%d].value", i), "contains a NUL byte")
+		}
+	}
+	if a.Port < 1 || a.Port > 65535 {
+		return invalid("port", "%d is out of range: use 1-65535", a.Port)
+	}
+	if a.HostPort < 0 || a.HostPort > 65535 {
+		return invalid("host_port", "%d is out of range: use 1-65535, or 0 to let the engine choose", a.HostPort)
+	}
+	if a.HealthPath != "" && !strings.HasPrefix(a.HealthPath, "/") {
+		return invalid("health_path", "%q must start with '/'", a.HealthPath)
+	}
+	switch a.Restart {
+	case "", "no", "always", "unless-stopped", "on-failure":
+	default:
+		return invalid("restart", "%q is not one of no, always, unless-stopped, on-failure", a.Restart)
+	}
+	// The engine refuses less than 6 MiB of memory; say so before it does.
+	if a.MemoryBytes != 0 && a.MemoryBytes < 6<<20 {
+		return invalid("memory_bytes", "%d bytes is below the engine's minimum of 6 MiB", a.MemoryBytes)
+	}
+	if a.CPUs < 0 {
+		return invalid("cpus", "must not be negative")
+	}
+	if d := a.Database; d != nil {
+		if err := d.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Database) validate() error {
+	ok := false
+	for _, k := range DatabaseKinds {
+		ok = ok || d.Kind == k
+	}
+	if !ok {
+		return invalid("database.kind", "%q is not one of %s", d.Kind, strings.Join(DatabaseKinds, ", "))
+	}
+	if err := ValidateImage("database.image", d.Image); err != nil {
+		return err
+	}
+	if !dnsLabel.MatchString(d.Alias) {
+		return invalid("database.alias", "%q is not a valid host name", d.Alias)
+	}
+	if !identifier.MatchString(d.Name) {
+		return invalid("database.name", "%q: use 1-63 letters, digits and '_'", d.Name)
+	}
+	if !identifier.MatchString(d.User) {
+		return invalid("database.user", "%q: use 1-63 letters, digits and '_'", d.User)
+	}
+	if d.Volume == "" || strings.ContainsAny(d.Volume, "/: ") {
+		return invalid("database.volume", "%q is not a valid volume name", d.Volume)
+	}
+	return nil
+}
+
+func appEnvContext(app, key string) string { return "app/" + app + "/env/" + key }
+func appDBContext(app string) string       { return "app/" + app + "/database" }
+
+// CreateApp stores a new app. It returns ErrConflict when the name is
+// taken. Secret values and the database password are sealed.
+func (t *Tx) CreateApp(a App) (App, error) {
+	if err := a.Validate(); err != nil {
+		return App{}, err
+	}
+	b := t.tx.Bucket(bucketApps)
+	if b.Get([]byte(a.Name)) != nil {
+		return App{}, fmt.Errorf("app %q: %w: the name is taken", a.Name, ErrConflict)
+	}
+	now := t.s.now().UTC()
+	a.Version, a.CreatedAt, a.UpdatedAt = 1, now, now
+	rec, err := t.sealApp(a, appRecord{})
+	if err != nil {
+		return App{}, err
+	}
+	return rec.App, put(b, a.Name, rec)
+}
+
+// UpdateApp replaces an app. a.Version must be the stored version, else
+// ErrConflict: somebody changed it since it was read. A secret with an
+// empty value keeps its stored value.
+func (t *Tx) UpdateApp(a App) (App, error) {
+	if err := a.Validate(); err != nil {
+		return App{}, err
+	}
+	b := t.tx.Bucket(bucketApps)
+	old, err := get[appRecord](b, a.Name)
+	if err != nil {
+		return App{}, fmt.Errorf("app %q: %w", a.Name, err)
+	}
+	if old.Version != a.Version {
+		return App{}, fmt.Errorf("app %q: %w: it was changed (version %d, yours %d); reload and try again", a.Name, ErrConflict, old.Version, a.Version)
+	}
+	a.Version++
+	a.CreatedAt, a.CreatedBy = old.CreatedAt, old.CreatedBy
+	a.UpdatedAt = t.s.now().UTC()
+	rec, err := t.sealApp(a, old)
+	if err != nil {
+		return App{}, err
+	}
+	return rec.App, put(b, a.Name, rec)
+}
+
+// sealApp moves the secrets of a into the record's sealed fields, keeping
+// old's sealed values where a leaves a secret empty.
+func (t *Tx) sealApp(a App, old appRecord) (appRecord, error) {
+	rec := appRecord{App: a, SealedEnv: map[string][]byte{}}
+	rec.Env = append([]EnvVar(nil), a.Env...)
+	for i, e := range rec.Env {
+		if !e.Secret {
+			continue
+		}
+		switch {
+		case e.Value != "":
+			sealed, err := t.s.seal.seal(e.Value, appEnvContext(a.Name, e.Name))
+			if err != nil {
+				return appRecord{}, err
+			}
+			rec.SealedEnv[e.Name] = sealed
+		case old.SealedEnv[e.Name] != nil:
+			rec.SealedEnv[e.Name] = old.SealedEnv[e.Name]
+		default:
+			return appRecord{}, invalid(fmt.Sprintf("env[%d].value", i), "secret %q needs a value", e.Name)
+		}
+		rec.Env[i].Value = ""
+	}
+	if a.Database != nil {
+		db := *a.Database
+		switch {
+		case db.Password != "":
+			sealed, err := t.s.seal.seal(db.Password, appDBContext(a.Name))
+			if err != nil {
+				return appRecord{}, err
+			}
+			rec.SealedDBPassword = sealed
+		case old.SealedDBPassword != nil:
+			rec.SealedDBPassword = old.SealedDBPassword
+		default:
+			return appRecord{}, invalid("database.password", "a database password is required")
+		}
+		db.Password = ""
+		rec.Database = &db
+	}
+	return rec, nil
+}
+
+// App returns an app with its secrets empty.
+func (t *Tx) App(name string) (App, error) {
+	rec, err := get[appRecord](t.tx.Bucket(bucketApps), name)
+	if err != nil {
+		return App{}, fmt.Errorf("app %q: %w", name, err)
+	}
+	return rec.App, nil
+}
+
+// RevealApp returns an app's secrets in plain text. Callers that only
+// display an app must use App instead.
+func (t *Tx) RevealApp(name string) (AppSecrets, error) {
+	rec, err := get[appRecord](t.tx.Bucket(bucketApps), name)
+	if err != nil {
+		return AppSecrets{}, fmt.Errorf("app %q: %w", name, err)
+	}
+	out := AppSecrets{Env: map[string]string{}}
+	for k, sealed := range rec.SealedEnv {
+		if out.Env[k], err = t.s.seal.open(sealed, appEnvContext(name, k)); err != nil {
+			return AppSecrets{}, fmt.Errorf("app %q env %s: %w", name, k, err)
+		}
+	}
+	if rec.SealedDBPassword != nil {
+		if out.DatabasePassword, err = t.s.seal.open(rec.SealedDBPassword, appDBContext(name)); err != nil {
+			return AppSecrets{}, fmt.Errorf("app %q database password: %w", name, err)
+		}
+	}
+	return out, nil
+}
+
+// Apps lists every app by name.
+func (t *Tx) Apps() ([]App, error) {
+	recs, err := list[appRecord](t.tx.Bucket(bucketApps))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]App, len(recs))
+	for i, r := range recs {
+		out[i] = r.App
+	}
+	return out, nil
+}
+
+// DeleteApp removes an app and its releases.
+func (t *Tx) DeleteApp(name string) error {
+	b := t.tx.Bucket(bucketApps)
+	if b.Get([]byte(name)) == nil {
+		return fmt.Errorf("app %q: %w", name, ErrNotFound)
+	}
+	if err := b.Delete([]byte(name)); err != nil {
+		return err
+	}
+	rb := t.tx.Bucket(bucketReleases)
+	if rb.Bucket([]byte(name)) != nil {
+		return rb.DeleteBucket([]byte(name))
+	}
+	return nil
+}
+
+// CreateApp stores a new app in its own transaction.
+func (s *Store) CreateApp(a App) (out App, err error) {
+	err = s.Update(func(t *Tx) error { out, err = t.CreateApp(a); return err })
+	return out, err
+}
+
+// UpdateApp replaces an app in its own transaction; see Tx.UpdateApp.
+func (s *Store) UpdateApp(a App) (out App, err error) {
+	err = s.Update(func(t *Tx) error { out, err = t.UpdateApp(a); return err })
+	return out, err
+}
+
+// App reads one app.
+func (s *Store) App(name string) (out App, err error) {
+	err = s.View(func(t *Tx) error { out, err = t.App(name); return err })
+	return out, err
+}
+
+// Apps lists every app by name.
+func (s *Store) Apps() (out []App, err error) {
+	err = s.View(func(t *Tx) error { out, err = t.Apps(); return err })
+	return out, err
+}
+
+// RevealApp returns an app's secrets in plain text.
+func (s *Store) RevealApp(name string) (out AppSecrets, err error) {
+	err = s.View(func(t *Tx) error { out, err = t.RevealApp(name); return err })
+	return out, err
+}
+
+// DeleteApp removes an app and its releases.
+func (s *Store) DeleteApp(name string) error {
+	return s.Update(func(t *Tx) error { return t.DeleteApp(name) })
+}

@@ -1,0 +1,74 @@
+package store
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Event is one entry of the audit trail: who did what to which object.
+type Event struct {
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// AddEvent appends e to the trail, numbering and timestamping it.
+func (t *Tx) AddEvent(e Event) (Event, error) {
+	b := t.tx.Bucket(bucketEvents)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return Event{}, err
+	}
+	e.Seq = seq
+	if e.Time.IsZero() {
+		e.Time = t.s.now().UTC()
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return Event{}, err
+	}
+	return e, b.Put(u64key(seq), raw)
+}
+
+// Events returns up to limit events older than before (zero means from
+// the newest), newest first.
+func (t *Tx) Events(before uint64, limit int) ([]Event, error) {
+	out := []Event{}
+	c := t.tx.Bucket(bucketEvents).Cursor()
+	var k, v []byte
+	if before == 0 {
+		k, v = c.Last()
+	} else {
+		if k, _ = c.Seek(u64key(before)); k == nil {
+			k, v = c.Last()
+			if k != nil && string(k) >= string(u64key(before)) {
+				k, v = nil, nil
+			}
+		} else {
+			k, v = c.Prev()
+		}
+	}
+	for ; k != nil && (limit <= 0 || len(out) < limit); k, v = c.Prev() {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// AddEvent appends one event in its own transaction.
+func (s *Store) AddEvent(e Event) (out Event, err error) {
+	err = s.Update(func(t *Tx) error { out, err = t.AddEvent(e); return err })
+	return out, err
+}
+
+// Events lists events newest first; see Tx.Events.
+func (s *Store) Events(before uint64, limit int) (out []Event, err error) {
+	err = s.View(func(t *Tx) error { out, err = t.Events(before, limit); return err })
+	return out, err
+}

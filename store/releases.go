@@ -1,0 +1,228 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Release states.
+const (
+	ReleasePending     = "pending"     // recorded, deploy running
+	ReleaseLive        = "live"        // serving
+	ReleaseFailed      = "failed"      // deploy failed; the previous release kept serving
+	ReleaseSuperseded  = "superseded"  // was live, replaced by a newer release
+	ReleaseInterrupted = "interrupted" // kaj stopped while it was pending
+)
+
+// Release is one deploy of an app.
+type Release struct {
+	App    string `json:"app"`
+	Number uint64 `json:"number"`
+	Image  string `json:"image"`
+	// Digest is what Image resolved to; a rollback deploys it exactly.
+	Digest string `json:"digest,omitempty"`
+	// Env is the app's env at deploy time; secret values are empty when
+	// read back (they are kept sealed; see Tx.RevealRelease).
+	Env         []EnvVar   `json:"env,omitempty"`
+	Status      string     `json:"status"`
+	Error       string     `json:"error,omitempty"`
+	Steps       []Step     `json:"steps,omitempty"`
+	ContainerID string     `json:"container_id,omitempty"`
+	Rollback    uint64     `json:"rollback_of,omitempty"`
+	CreatedBy   string     `json:"created_by,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Version     uint64     `json:"version"`
+}
+
+// Step is one stage of a deploy as it was recorded.
+type Step struct {
+	Name       string     `json:"name"`
+	Status     string     `json:"status"`
+	Detail     string     `json:"detail,omitempty"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+}
+
+type releaseRecord struct {
+	Release
+	SealedEnv map[string][]byte `json:"sealed_env,omitempty"`
+}
+
+func releaseEnvContext(app string, n uint64, key string) string {
+	return fmt.Sprintf("release/%s/%d/env/%s", app, n, key)
+}
+
+// CreateRelease records a new pending release of app, numbered after the
+// last one, with a snapshot of the app's current env (secrets re-sealed
+// for the release). It returns ErrNotFound for an unknown app.
+func (t *Tx) CreateRelease(r Release) (Release, error) {
+	rec, err := get[appRecord](t.tx.Bucket(bucketApps), r.App)
+	if err != nil {
+		return Release{}, fmt.Errorf("app %q: %w", r.App, err)
+	}
+	b, err := t.tx.Bucket(bucketReleases).CreateBucketIfNotExists([]byte(r.App))
+	if err != nil {
+		return Release{}, err
+	}
+	if r.Number, err = b.NextSequence(); err != nil {
+		return Release{}, err
+	}
+	if r.Image == "" {
+		r.Image = rec.Image
+	}
+	if r.Status == "" {
+		r.Status = ReleasePending
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = t.s.now().UTC()
+	}
+	r.Version = 1
+	r.Env = append([]EnvVar(nil), rec.Env...)
+	out := releaseRecord{Release: r, SealedEnv: map[string][]byte{}}
+	for _, e := range rec.Env {
+		if !e.Secret {
+			continue
+		}
+		plain, err := t.s.seal.open(rec.SealedEnv[e.Name], appEnvContext(r.App, e.Name))
+		if err != nil {
+			return Release{}, fmt.Errorf("app %q env %s: %w", r.App, e.Name, err)
+		}
+		if out.SealedEnv[e.Name], err = t.s.seal.seal(plain, releaseEnvContext(r.App, r.Number, e.Name)); err != nil {
+			return Release{}, err
+		}
+	}
+	return r, t.putRelease(b, out)
+}
+
+func (t *Tx) putRelease(b interface{ Put(k, v []byte) error }, rec releaseRecord) error {
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return b.Put(u64key(rec.Number), raw)
+}
+
+func (t *Tx) releaseRecord(app string, n uint64) (releaseRecord, error) {
+	var rec releaseRecord
+	b := t.tx.Bucket(bucketReleases).Bucket([]byte(app))
+	if b == nil {
+		return rec, fmt.Errorf("release %s#%d: %w", app, n, ErrNotFound)
+	}
+	raw := b.Get(u64key(n))
+	if raw == nil {
+		return rec, fmt.Errorf("release %s#%d: %w", app, n, ErrNotFound)
+	}
+	return rec, json.Unmarshal(raw, &rec)
+}
+
+// Release reads one release.
+func (t *Tx) Release(app string, n uint64) (Release, error) {
+	rec, err := t.releaseRecord(app, n)
+	return rec.Release, err
+}
+
+// UpdateRelease replaces a release's status, steps and results; its env
+// snapshot is kept. r.Version must match, else ErrConflict.
+func (t *Tx) UpdateRelease(r Release) (Release, error) {
+	rec, err := t.releaseRecord(r.App, r.Number)
+	if err != nil {
+		return Release{}, err
+	}
+	if rec.Version != r.Version {
+		return Release{}, fmt.Errorf("release %s#%d: %w: it was changed (version %d, yours %d)", r.App, r.Number, ErrConflict, rec.Version, r.Version)
+	}
+	r.Version++
+	r.Env = rec.Env
+	rec.Release = r
+	return r, t.putRelease(t.tx.Bucket(bucketReleases).Bucket([]byte(r.App)), rec)
+}
+
+// Releases lists an app's releases, newest first, at most limit of them
+// (zero means all).
+func (t *Tx) Releases(app string, limit int) ([]Release, error) {
+	out := []Release{}
+	b := t.tx.Bucket(bucketReleases).Bucket([]byte(app))
+	if b == nil {
+		return out, nil
+	}
+	c := b.Cursor()
+	for k, v := c.Last(); k != nil && (limit == 0 || len(out) < limit); k, v = c.Prev() {
+		var rec releaseRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
+			return nil, fmt.Errorf("decoding release %s#%d: %w", app, binary.BigEndian.Uint64(k), err)
+		}
+		out = append(out, rec.Release)
+	}
+	return out, nil
+}
+
+// RevealRelease returns the plain-text secret env of a release.
+func (t *Tx) RevealRelease(app string, n uint64) (map[string]string, error) {
+	rec, err := t.releaseRecord(app, n)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for k, sealed := range rec.SealedEnv {
+		if out[k], err = t.s.seal.open(sealed, releaseEnvContext(app, n, k)); err != nil {
+			return nil, fmt.Errorf("release %s#%d env %s: %w", app, n, k, err)
+		}
+	}
+	return out, nil
+}
+
+// PruneReleases deletes the oldest releases of app beyond keep, never a
+// live or pending one. It returns how many it deleted.
+func (t *Tx) PruneReleases(app string, keep int) (int, error) {
+	b := t.tx.Bucket(bucketReleases).Bucket([]byte(app))
+	if b == nil {
+		return 0, nil
+	}
+	var doomed [][]byte
+	c := b.Cursor()
+	n := 0
+	for k, v := c.Last(); k != nil; k, v = c.Prev() {
+		n++
+		var r Release
+		if err := json.Unmarshal(v, &r); err != nil {
+			return 0, err
+		}
+		if n <= keep || r.Status == ReleaseLive || r.Status == ReleasePending {
+			continue
+		}
+		doomed = append(doomed, append([]byte(nil), k...))
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(doomed), nil
+}
+
+// CreateRelease records a new pending release in its own transaction.
+func (s *Store) CreateRelease(r Release) (out Release, err error) {
+	err = s.Update(func(t *Tx) error { out, err = t.CreateRelease(r); return err })
+	return out, err
+}
+
+// UpdateRelease replaces a release in its own transaction.
+func (s *Store) UpdateRelease(r Release) (out Release, err error) {
+	err = s.Update(func(t *Tx) error { out, err = t.UpdateRelease(r); return err })
+	return out, err
+}
+
+// Release reads one release.
+func (s *Store) Release(app string, n uint64) (out Release, err error) {
+	err = s.View(func(t *Tx) error { out, err = t.Release(app, n); return err })
+	return out, err
+}
+
+// Releases lists an app's releases, newest first.
+func (s *Store) Releases(app string, limit int) (out []Release, err error) {
+	err = s.View(func(t *Tx) error { out, err = t.Releases(app, limit); return err })
+	return out, err
+}
