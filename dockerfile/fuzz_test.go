@@ -1,0 +1,107 @@
+package dockerfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+func FuzzLint(f *testing.F) {
+	for _, name := range []string{"Dockerfile_lesson", "Dockerfile_lesson_merged", "Dockerfile_lesson_heredoc"} {
+		f.Add(readTestdata(f, name))
+	}
+	for _, cases := range ruleCases {
+		for _, c := range cases {
+			f.Add([]byte(c.src))
+		}
+	}
+	f.Add([]byte(dockerfile500))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		fs, err := Lint(src, Options{Override: map[string]Severity{"DL3057": SeverityInfo}})
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line < 1 || pe.Err == nil {
+				t.Fatalf("error %#v, want *ParseError with a line", err)
+			}
+			return
+		}
+		lines := bytes.Count(src, []byte("\n")) + 1
+		for i, f := range fs {
+			if f.Line < 1 || f.EndLine < f.Line || f.EndLine > lines {
+				t.Fatalf("finding %+v outside lines 1-%d", f, lines)
+			}
+			if !knownCode(f.Code) || f.Message == "" || f.Severity < SeverityStyle || f.Severity > SeverityError {
+				t.Fatalf("malformed finding %+v", f)
+			}
+			if i > 0 && (fs[i-1].Line > f.Line || fs[i-1].Line == f.Line && fs[i-1].Code >= f.Code) {
+				t.Fatalf("findings out of order or repeated: %+v then %+v", fs[i-1], f)
+			}
+		}
+		for _, w := range []func(io.Writer, string, []Finding) error{WriteTTY, WriteJSON, WriteSARIF} {
+			if err := w(io.Discard, "Dockerfile", fs); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// dockerfile500 is a 500-line Dockerfile in the style of real multi-stage
+// builds: twenty 25-line stages with chained, continued and heredoc RUNs,
+// and a few mistakes to report.
+var dockerfile500 = func() string {
+	const stage = `FROM --platform=$BUILDPLATFORM golang:1.22-bookworm AS build%[1]d
+ARG VERSION=1.%[1]d.0
+ENV CGO_ENABLED=0 GOFLAGS=-trimpath
+WORKDIR /src
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+       ca-certificates=20230311 \
+       git=1:2.39.2-1.1 \
+    && rm -rf /var/lib/apt/lists/*
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/root/.cache/go-build go mod download
+COPY . .
+RUN <<EOF
+set -eu
+go vet ./...
+go build -ldflags "-X main.version=${VERSION}" -o /out/app%[1]d ./cmd/app
+EOF
+FROM debian:12-slim AS run%[1]d
+LABEL org.opencontainers.image.title="app%[1]d" org.opencontainers.image.version="1.%[1]d.0"
+RUN useradd --system app
+RUN apt-get update && apt-get install -y curl | tee /var/log/install.log
+COPY --from=build%[1]d /out/app%[1]d /usr/local/bin/app
+USER app
+HEALTHCHECK CMD ["app", "health"]
+ENTRYPOINT ["app"]
+`
+	var b strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&b, stage, i)
+	}
+	return b.String()
+}()
+
+func BenchmarkLint500(b *testing.B) {
+	src := []byte(dockerfile500)
+	if n := bytes.Count(src, []byte("\n")); n != 500 {
+		b.Fatalf("benchmark file has %d lines, want 500", n)
+	}
+	fs, err := Lint(src, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(fs) == 0 {
+		b.Fatal("the benchmark file should produce findings")
+	}
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Lint(src, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
