@@ -11,9 +11,15 @@ import (
 	"net"
 	"time"
 
+	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/kajhq/kaj/catalog"
+	"github.com/kajhq/kaj/dockerfile"
 	"github.com/kajhq/kaj/internal/buildinfo"
+	"github.com/kajhq/kaj/jobs"
+	"github.com/kajhq/kaj/logstream"
+	"github.com/kajhq/kaj/registry"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
 )
@@ -24,11 +30,52 @@ type Engine interface {
 	Info(ctx context.Context) (runtime.EngineInfo, error)
 }
 
-// Options are the server's dependencies.
+// Deployer is what the server uses of the deploy pipeline.
+type Deployer interface {
+	Deploy(ctx context.Context, app, actor string, emit jobs.Emit) (store.Release, error)
+	Rollback(ctx context.Context, app string, to uint64, actor string, emit jobs.Emit) (store.Release, error)
+	Stop(ctx context.Context, app, actor string) error
+	Start(ctx context.Context, app, actor string) error
+	Restart(ctx context.Context, app, actor string) error
+	Delete(ctx context.Context, app string, deleteData bool, actor string) error
+	// Containers lists app's containers, or every app's when app is "".
+	Containers(ctx context.Context, app string) ([]runtime.Status, error)
+	Busy(app string) bool
+}
+
+// Registry is what the server uses of image transfers.
+type Registry interface {
+	TestCredentials(ctx context.Context, host, username, password string) error
+	ListLocal(ctx context.Context, labels map[string]string) ([]registry.LocalImage, error)
+	Push(ctx context.Context, local, target string, progress registry.ProgressFunc) (*registry.PushResult, error)
+}
+
+// LogReader reads a container's log once (not following).
+type LogReader interface {
+	Logs(ctx context.Context, id string, opts runtime.LogOptions, emit func(runtime.LogLine) error) error
+}
+
+// Options are the server's dependencies and settings.
 type Options struct {
-	Store  *store.Store
-	Engine Engine
-	Logger *slog.Logger
+	Store    *store.Store
+	Engine   Engine
+	Deployer Deployer
+	Registry Registry
+	Catalog  *catalog.Catalog
+	Jobs     *jobs.Manager
+	Hub      *logstream.Hub
+	Logs     LogReader
+	Lint     dockerfile.Options
+	Logger   *slog.Logger
+	// DatabaseAlias is the default host name of app databases.
+	DatabaseAlias string
+	// SessionTTL is how long a login lasts; SecureCookies marks the
+	// session cookie Secure (behind HTTPS).
+	SessionTTL    time.Duration
+	SecureCookies bool
+	// AllowedOrigins may open websockets besides kaj's own origin, e.g.
+	// the public URL behind a proxy.
+	AllowedOrigins []string
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// the context given to Serve ends.
 	ShutdownTimeout time.Duration
@@ -39,26 +86,44 @@ type Server struct {
 	app  *fiber.App
 	opts Options
 	log  *slog.Logger
+	// ctx lives as long as the server: background jobs and websocket
+	// streams end with it, not with the request that started them.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // New builds a server with every route registered.
 func New(opts Options) (*Server, error) {
-	if opts.Store == nil || opts.Engine == nil {
-		return nil, errors.New("server: a store and an engine are required")
+	if opts.Store == nil || opts.Engine == nil || opts.Deployer == nil || opts.Registry == nil || opts.Catalog == nil || opts.Hub == nil || opts.Logs == nil {
+		return nil, errors.New("server: store, engine, deployer, registry, catalog, log hub and log reader are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Jobs == nil {
+		opts.Jobs = jobs.NewManager(100)
+	}
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = 10 * time.Second
 	}
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.DatabaseAlias == "" {
+		opts.DatabaseAlias = runtime.DefaultAlias
+	}
 	s := &Server{opts: opts, log: opts.Logger}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.app = fiber.New(fiber.Config{
 		AppName:               "kaj",
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
+		BodyLimit:             4 << 20,
+		// Values from a request are kept past the handler (jobs, audit
+		// events), so they must not alias Fiber's reused buffers.
+		Immutable: true,
 	})
 	s.routes()
 	return s, nil
@@ -67,8 +132,67 @@ func New(opts Options) (*Server, error) {
 // App is the Fiber application, for tests (app.Test) and embedding.
 func (s *Server) App() *fiber.App { return s.app }
 
+// Close ends background jobs and streams. Serve calls it on shutdown.
+func (s *Server) Close() { s.cancel() }
+
+// routes registers every route; this is the whole HTTP surface.
 func (s *Server) routes() {
+	s.app.Use(recoverer(s.log), securityHeaders)
 	s.app.Get("/healthz", s.healthz)
+	s.pages()
+
+	api := s.app.Group("/api/v1")
+	api.Get("/version", s.version)
+	api.Post("/auth/login", loginLimiter(), s.login)
+	api.Post("/auth/logout", s.logout)
+
+	// Everything below needs a login.
+	api.Use(s.requireAuth)
+	api.Get("/auth/me", s.me)
+	api.Post("/auth/password", s.changePassword)
+	api.Get("/users", s.listUsers)
+	api.Post("/users", s.createUser)
+	api.Get("/tokens", s.listTokens)
+	api.Post("/tokens", s.createToken)
+	api.Delete("/tokens/:id", s.deleteToken)
+
+	api.Get("/apps", s.listApps)
+	api.Post("/apps", s.createApp)
+	api.Get("/apps/:name", s.getApp)
+	api.Put("/apps/:name", s.updateApp)
+	api.Delete("/apps/:name", s.deleteApp)
+	api.Post("/apps/:name/deploy", s.deployApp)
+	api.Post("/apps/:name/rollback", s.rollbackApp)
+	api.Post("/apps/:name/:action<regex(^(stop|start|restart)$)>", s.appAction)
+	api.Get("/apps/:name/releases", s.listReleases)
+	api.Get("/apps/:name/database/password", s.revealDatabasePassword)
+	api.Get("/apps/:name/logs", s.checkOrigin, s.wsOnly, websocket.New(s.wsLogs))
+
+	api.Get("/templates", s.listTemplates)
+	api.Post("/templates/:id", s.instantiateTemplate)
+
+	api.Get("/registries", s.listCredentials)
+	api.Post("/registries", s.putCredential)
+	api.Put("/registries/:host", s.putCredential)
+	api.Delete("/registries/:host", s.deleteCredential)
+	api.Post("/registries/:host/test", s.testCredential)
+
+	api.Get("/images", s.listImages)
+	api.Post("/images/push", s.pushImage)
+
+	api.Get("/jobs/:id", s.getJob)
+	api.Delete("/jobs/:id", s.cancelJob)
+	api.Get("/jobs/:id/stream", s.checkOrigin, s.wsOnly, websocket.New(s.wsJob))
+
+	api.Get("/events", s.listEvents)
+	api.Get("/events/stream", s.checkOrigin, s.wsOnly, websocket.New(s.wsEvents))
+
+	api.Post("/lint", s.lint)
+	api.Get("/lint/rules", s.lintRules)
+
+	api.Use(func(c *fiber.Ctx) error {
+		return &apiError{Code: fiber.StatusNotFound, Msg: "no such API route: " + c.Method() + " " + c.Path()}
+	})
 }
 
 // Serve accepts connections on ln until ctx ends, then stops accepting
@@ -82,6 +206,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down", "timeout", s.opts.ShutdownTimeout)
+	s.cancel()
 	if err := s.app.ShutdownWithTimeout(s.opts.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutting down http: %w", err)
 	}
@@ -132,18 +257,4 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 		code = fiber.StatusServiceUnavailable
 	}
 	return c.Status(code).JSON(rep)
-}
-
-// handleError is the one place errors become HTTP answers.
-func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	code := fiber.StatusInternalServerError
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		code = fe.Code
-	}
-	if code >= 500 {
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-		return c.Status(code).JSON(fiber.Map{"error": "internal error", "detail": "see kaj's log"})
-	}
-	return c.Status(code).JSON(fiber.Map{"error": err.Error()})
 }

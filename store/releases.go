@@ -56,12 +56,39 @@ func releaseEnvContext(app string, n uint64, key string) string {
 }
 
 // CreateRelease records a new pending release of app, numbered after the
-// last one, with a snapshot of the app's current env (secrets re-sealed
-// for the release). It returns ErrNotFound for an unknown app.
+// last one, with a snapshot of the env it deploys (secrets re-sealed for
+// the release): the app's current env, or, when r.Rollback names an
+// earlier release, that release's env. It returns ErrNotFound for an
+// unknown app or release.
 func (t *Tx) CreateRelease(r Release) (Release, error) {
 	rec, err := get[appRecord](t.tx.Bucket(bucketApps), r.App)
 	if err != nil {
 		return Release{}, fmt.Errorf("app %q: %w", r.App, err)
+	}
+	env, secrets := rec.Env, map[string]string{}
+	if r.Rollback != 0 {
+		from, err := t.releaseRecord(r.App, r.Rollback)
+		if err != nil {
+			return Release{}, err
+		}
+		if secrets, err = t.RevealRelease(r.App, r.Rollback); err != nil {
+			return Release{}, err
+		}
+		env = from.Env
+		if r.Image == "" {
+			r.Image = from.Image
+		}
+		if r.Digest == "" {
+			r.Digest = from.Digest
+		}
+	} else {
+		for _, e := range rec.Env {
+			if e.Secret {
+				if secrets[e.Name], err = t.s.seal.open(rec.SealedEnv[e.Name], appEnvContext(r.App, e.Name)); err != nil {
+					return Release{}, fmt.Errorf("app %q env %s: %w", r.App, e.Name, err)
+				}
+			}
+		}
 	}
 	b, err := t.tx.Bucket(bucketReleases).CreateBucketIfNotExists([]byte(r.App))
 	if err != nil {
@@ -80,17 +107,10 @@ func (t *Tx) CreateRelease(r Release) (Release, error) {
 		r.StartedAt = t.s.now().UTC()
 	}
 	r.Version = 1
-	r.Env = append([]EnvVar(nil), rec.Env...)
+	r.Env = append([]EnvVar(nil), env...)
 	out := releaseRecord{Release: r, SealedEnv: map[string][]byte{}}
-	for _, e := range rec.Env {
-		if !e.Secret {
-			continue
-		}
-		plain, err := t.s.seal.open(rec.SealedEnv[e.Name], appEnvContext(r.App, e.Name))
-		if err != nil {
-			return Release{}, fmt.Errorf("app %q env %s: %w", r.App, e.Name, err)
-		}
-		if out.SealedEnv[e.Name], err = t.s.seal.seal(plain, releaseEnvContext(r.App, r.Number, e.Name)); err != nil {
+	for k, plain := range secrets {
+		if out.SealedEnv[k], err = t.s.seal.seal(plain, releaseEnvContext(r.App, r.Number, k)); err != nil {
 			return Release{}, err
 		}
 	}

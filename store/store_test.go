@@ -523,3 +523,35 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestStore_CreateRelease_rollbackSnapshot(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.CreateApp(sampleApp("blog")); err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.CreateRelease(Release{App: "blog", Digest: "sha256:one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s.App("blog")
+	a.Image = "microblog:2"
+	a.Env = []EnvVar{{Name: "SECRET_KEY", Value: "new-secret", Secret: true}}
+	if _, err := s.UpdateApp(a); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := s.CreateRelease(Release{App: "blog", Rollback: first.Number})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rb.Image != "microblog:1.0.0-prod" || rb.Digest != "sha256:one" || len(rb.Env) != 2 {
+		t.Fatalf("rollback release = %+v; want the first release's image, digest and env", rb)
+	}
+	var env map[string]string
+	s.View(func(tx *Tx) (err error) { env, err = tx.RevealRelease("blog", rb.Number); return err })
+	if env["SECRET_KEY"] != "s3cr3t-value-xyz" {
+		t.Fatalf("rollback secret = %q; want the first release's", env["SECRET_KEY"])
+	}
+	if _, err := s.CreateRelease(Release{App: "blog", Rollback: 99}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("rollback to a missing release: %v", err)
+	}
+}

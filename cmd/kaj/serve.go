@@ -8,12 +8,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 
 	"github.com/kajhq/kaj/config"
-	"github.com/kajhq/kaj/runtime"
-	"github.com/kajhq/kaj/server"
-	"github.com/kajhq/kaj/store"
+	"github.com/kajhq/kaj/internal/kajd"
 )
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,46 +42,17 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-
-	if err := os.MkdirAll(cfg.Data.Dir, 0o700); err != nil {
-		return fmt.Errorf("creating data directory: %w", err)
-	}
-	var key []byte
-	if cfg.Data.SecretKey != "" {
-		key, err = store.ParseKey(cfg.Data.SecretKey)
-	} else {
-		key, err = store.LoadOrCreateKey(cfg.SecretKeyPath())
-	}
+	k, err := kajd.Open(ctx, cfg, kajd.Options{Logger: log})
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(filepath.Join(cfg.Data.Dir, "kaj.db"), store.Options{Key: key})
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-
-	engine, err := runtime.NewDocker(cfg.Docker.Host)
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
-	if info, err := engine.Info(ctx); err != nil {
-		log.Warn("docker engine unreachable; kaj serves anyway and retries on use", "err", err)
-	} else {
-		log.Info("docker engine", "version", info.Version, "api", info.APIVersion, "host", info.Host)
-	}
-
-	srv, err := server.New(server.Options{Store: st, Engine: engine, Logger: log, ShutdownTimeout: cfg.Server.ShutdownTimeout.D()})
-	if err != nil {
-		return err
-	}
+	defer k.Close()
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (is another kaj running? choose another with --listen)", cfg.Server.Listen, err)
 	}
 	log.Info("kaj is up", "version", version(), "url", "http://"+ln.Addr().String(), "data", cfg.Data.Dir)
-	return srv.Serve(ctx, ln)
+	return k.Serve(ctx, ln)
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {

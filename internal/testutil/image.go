@@ -145,6 +145,13 @@ func TestAppLayer() (v1.Layer, error) {
 // become the image's defaults.
 func (e *Env) TestAppImage(env ...string) string {
 	e.t.Helper()
+	return e.TestAppImageAs("kaj-testapp", env...)
+}
+
+// TestAppImageAs is TestAppImage under the repository name repo, so one
+// test can hold several variants.
+func (e *Env) TestAppImageAs(repo string, env ...string) string {
+	e.t.Helper()
 	layer, err := TestAppLayer()
 	if err != nil {
 		e.t.Fatal(err)
@@ -158,7 +165,7 @@ func (e *Env) TestAppImage(env ...string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	ref := "kaj-testapp:" + e.ID
+	ref := repo + ":" + e.ID
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if _, err := e.Load(ctx, ref, img); err != nil {

@@ -1,0 +1,144 @@
+// Package auth holds kaj's login rules: password hashing, session and API
+// token secrets, and the first administrator.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/kajhq/kaj/store"
+)
+
+// MinPasswordLen is the shortest password accepted: long enough that the
+// login rate limit makes guessing hopeless.
+const MinPasswordLen = 12
+
+// ErrBadLogin is returned for a wrong user name or password; which of the
+// two was wrong is not said.
+var ErrBadLogin = errors.New("wrong user name or password")
+
+// TokenPrefix starts every API token, so a leaked one is recognisable
+// (secret scanners, logs).
+const TokenPrefix = "kaj_"
+
+// HashPassword hashes a new password after checking its length.
+func HashPassword(pw string) ([]byte, error) {
+	if len(pw) < MinPasswordLen {
+		return nil, &store.ValidationError{Field: "password", Msg: fmt.Sprintf("must be at least %d characters", MinPasswordLen)}
+	}
+	if len(pw) > 72 {
+		return nil, &store.ValidationError{Field: "password", Msg: "must be at most 72 bytes"}
+	}
+	return bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+}
+
+// dummyHash keeps the time of a login for an unknown user the same as for
+// a known one, so timing does not reveal which names exist.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not-a-real-password"), bcrypt.DefaultCost)
+
+// Check returns the user when pw is theirs, else ErrBadLogin.
+func Check(st *store.Store, name, pw string) (store.User, error) {
+	var u store.User
+	err := st.View(func(tx *store.Tx) (err error) { u, err = tx.User(name); return err })
+	hash := u.PasswordHash
+	if err != nil {
+		hash = dummyHash
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(pw)) != nil || err != nil {
+		return store.User{}, ErrBadLogin
+	}
+	return u, nil
+}
+
+// NewSecret returns a random URL-safe secret of 26 base32 characters
+// (130 bits).
+func NewSecret() string { return strings.ToLower(rand.Text()) }
+
+// NewSession creates a login session for user and returns its token (the
+// cookie value) and the session with its CSRF token.
+func NewSession(st *store.Store, user string, ttl time.Duration, now time.Time) (string, store.Session, error) {
+	token := NewSecret() + NewSecret()
+	var s store.Session
+	err := st.Update(func(tx *store.Tx) (err error) {
+		s, err = tx.CreateSession(token, store.Session{User: user, CSRF: NewSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl)})
+		return err
+	})
+	return token, s, err
+}
+
+// NewToken creates an API token for user; the returned secret is shown
+// once and never stored.
+func NewToken(st *store.Store, user, name string) (string, store.Token, error) {
+	secret := TokenPrefix + NewSecret() + NewSecret()
+	var tok store.Token
+	err := st.Update(func(tx *store.Tx) (err error) {
+		tok, err = tx.CreateToken(secret, store.Token{ID: NewSecret()[:10], Name: name, User: user})
+		if err != nil {
+			return err
+		}
+		_, err = tx.AddEvent(store.Event{Actor: user, Action: "token.create", Target: name})
+		return err
+	})
+	return secret, tok, err
+}
+
+// SameSecret compares two secrets in constant time.
+func SameSecret(a, b string) bool {
+	return len(a) == len(b) && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// EnsureAdmin creates the user "admin" with a random password when no
+// user exists yet, and returns that password (empty when users existed).
+func EnsureAdmin(st *store.Store) (string, error) {
+	var pw string
+	err := st.Update(func(tx *store.Tx) error {
+		users, err := tx.Users()
+		if err != nil || len(users) > 0 {
+			return err
+		}
+		pw = NewSecret()[:20]
+		hash, err := HashPassword(pw)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.PutUser(store.User{Name: "admin", PasswordHash: hash, Role: "admin"}); err != nil {
+			return err
+		}
+		_, err = tx.AddEvent(store.Event{Actor: "kaj", Action: "user.create", Target: "admin", Detail: "first start"})
+		return err
+	})
+	return pw, err
+}
+
+// ChangePassword sets a new password after checking the current one, and
+// ends the user's other sessions.
+func ChangePassword(st *store.Store, name, current, next string) error {
+	if _, err := Check(st, name, current); err != nil {
+		return &store.ValidationError{Field: "current", Msg: "the current password is wrong"}
+	}
+	hash, err := HashPassword(next)
+	if err != nil {
+		return err
+	}
+	return st.Update(func(tx *store.Tx) error {
+		u, err := tx.User(name)
+		if err != nil {
+			return err
+		}
+		u.PasswordHash = hash
+		if _, err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(name); err != nil {
+			return err
+		}
+		_, err = tx.AddEvent(store.Event{Actor: name, Action: "user.password", Target: name})
+		return err
+	})
+}

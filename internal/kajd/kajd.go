@@ -1,0 +1,222 @@
+// Package kajd assembles a whole kaj from its configuration: store,
+// engine, registry client, deploy pipeline, log hub and HTTP server. The
+// binary and the end-to-end tests build kaj the same way through it.
+package kajd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kajhq/kaj/auth"
+	"github.com/kajhq/kaj/catalog"
+	"github.com/kajhq/kaj/config"
+	"github.com/kajhq/kaj/deploy"
+	"github.com/kajhq/kaj/dockerfile"
+	"github.com/kajhq/kaj/jobs"
+	"github.com/kajhq/kaj/logstream"
+	"github.com/kajhq/kaj/registry"
+	"github.com/kajhq/kaj/runtime"
+	"github.com/kajhq/kaj/server"
+	"github.com/kajhq/kaj/store"
+)
+
+// Options adjust what config alone does not say.
+type Options struct {
+	Logger *slog.Logger
+	// Labels are added to every engine object kaj creates (tests mark
+	// theirs for cleanup).
+	Labels map[string]string
+	// Backoff spaces readiness probes; zero means the runtime's default.
+	Backoff runtime.Backoff
+}
+
+// Kaj is an assembled kaj, ready to serve.
+type Kaj struct {
+	Store    *store.Store
+	Engine   *runtime.Docker
+	Registry *registry.Client
+	Deployer *deploy.Deployer
+	Hub      *logstream.Hub
+	Server   *server.Server
+	// AdminPasswordFile is where a first start left the admin password;
+	// empty when the data directory already had users.
+	AdminPasswordFile string
+	log               *slog.Logger
+}
+
+// Open builds kaj from cfg: it creates the data directory (0700) and key,
+// opens the store, creates the first admin on a fresh store, connects to
+// the engine (a down engine is logged, not fatal) and reconciles when
+// configured to.
+func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	lintOpts, err := LintOptions(cfg.Lint)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.Data.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	var key []byte
+	if cfg.Data.SecretKey != "" {
+		key, err = store.ParseKey(cfg.Data.SecretKey)
+	} else {
+		key, err = store.LoadOrCreateKey(cfg.SecretKeyPath())
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(cfg.Data.Dir, "kaj.db"), store.Options{Key: key})
+	if err != nil {
+		return nil, err
+	}
+	k := &Kaj{Store: st, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			k.Close()
+		}
+	}()
+	if k.AdminPasswordFile, err = firstAdmin(st, cfg.Data.Dir, log); err != nil {
+		return nil, err
+	}
+	if k.Engine, err = runtime.NewDocker(cfg.Docker.Host); err != nil {
+		return nil, err
+	}
+	reachable := true
+	if info, err := k.Engine.Info(ctx); err != nil {
+		reachable = false
+		log.Warn("docker engine unreachable; kaj serves anyway and retries on use", "err", err)
+	} else {
+		log.Info("docker engine", "version", info.Version, "api", info.APIVersion, "host", info.Host)
+	}
+	k.Registry, err = registry.New(registry.Options{
+		Engine:      k.Engine.Client(),
+		Insecure:    cfg.Registry.Insecure,
+		Backoff:     registry.Backoff{Initial: time.Second, Factor: 3, Attempts: cfg.Registry.Retries + 1},
+		Credentials: storeCredentials(st),
+	})
+	if err != nil {
+		return nil, err
+	}
+	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
+		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
+		PublishIP:       netip.MustParseAddr(cfg.Deploy.PublishAddress),
+		DatabaseTimeout: cfg.Deploy.DatabaseTimeout.D(),
+		HealthTimeout:   cfg.Deploy.HealthTimeout.D(),
+		StopTimeout:     cfg.Deploy.StopTimeout.D(),
+		KeepReleases:    cfg.Deploy.KeepReleases,
+		Labels:          opts.Labels,
+		Backoff:         opts.Backoff,
+		Logger:          log,
+	})
+	if cfg.Deploy.ReconcileOnStart && reachable {
+		removed, err := k.Deployer.Reconcile(ctx)
+		if err != nil {
+			log.Warn("reconcile", "err", err)
+		}
+		for _, o := range removed {
+			log.Info("reconcile removed an orphan", "kind", o.Kind, "name", o.Name, "app", o.App, "release", o.Release)
+		}
+	}
+	cat, err := catalog.Default()
+	if err != nil {
+		return nil, err
+	}
+	k.Hub = logstream.NewHub(LogSource(k.Engine), logstream.Options{Linger: 5 * time.Second})
+	var origins []string
+	if cfg.Server.PublicURL != "" {
+		origins = []string{cfg.Server.PublicURL}
+	}
+	k.Server, err = server.New(server.Options{
+		Store: st, Engine: k.Engine, Deployer: k.Deployer, Registry: k.Registry, Catalog: cat,
+		Jobs: jobs.NewManager(100), Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
+		DatabaseAlias: cfg.Deploy.DatabaseAlias, SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
+		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ok = true
+	return k, nil
+}
+
+// Serve serves on ln until ctx ends, then shuts down gracefully.
+func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
+	return k.Server.Serve(ctx, ln)
+}
+
+// Close releases the engine client and the store.
+func (k *Kaj) Close() error {
+	if k.Server != nil {
+		k.Server.Close()
+	}
+	if k.Engine != nil {
+		k.Engine.Close()
+	}
+	return k.Store.Close()
+}
+
+func storeCredentials(st *store.Store) registry.Credentials {
+	return func(ctx context.Context, host string) (string, string, bool, error) {
+		c, err := st.RevealCredential(host)
+		if errors.Is(err, store.ErrNotFound) {
+			return "", "", false, nil
+		}
+		if err != nil {
+			return "", "", false, err
+		}
+		return c.Username, c.Password, true, nil
+	}
+}
+
+// LogSource follows a container's log through the engine for the hub.
+func LogSource(d *runtime.Docker) logstream.Source {
+	return func(ctx context.Context, id string, tail int, emit func(logstream.Line)) error {
+		return d.Logs(ctx, id, runtime.LogOptions{Tail: tail, Follow: true}, func(l runtime.LogLine) error {
+			emit(logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
+			return nil
+		})
+	}
+}
+
+// firstAdmin creates the first user on a fresh data directory and leaves
+// its password where only the operator can read it.
+func firstAdmin(st *store.Store, dir string, log *slog.Logger) (string, error) {
+	pw, err := auth.EnsureAdmin(st)
+	if err != nil || pw == "" {
+		return "", err
+	}
+	path := filepath.Join(dir, "initial-admin-password")
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the first admin password: %w", err)
+	}
+	log.Warn("first start: created user admin; log in with the password in the file, then change it", "password_file", path)
+	return path, nil
+}
+
+// LintOptions turns the [lint] settings into linter options.
+func LintOptions(c config.Lint) (dockerfile.Options, error) {
+	sev, err := dockerfile.ParseSeverity(c.Threshold)
+	if err != nil {
+		return dockerfile.Options{}, fmt.Errorf("lint.threshold: %w", err)
+	}
+	opts := dockerfile.Options{Ignore: c.Ignore, Threshold: sev}
+	if err := opts.Validate(); err != nil {
+		return dockerfile.Options{}, fmt.Errorf("lint.ignore: %w", err)
+	}
+	return opts, nil
+}

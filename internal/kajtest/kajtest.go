@@ -1,0 +1,229 @@
+// Package kajtest starts a whole kaj in the test process, on 127.0.0.1,
+// with its own data directory, the real engine, and every engine object
+// it creates labelled for the test's cleanup; and gives tests a logged-in
+// API client.
+package kajtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/kajhq/kaj/config"
+	"github.com/kajhq/kaj/internal/kajd"
+	"github.com/kajhq/kaj/internal/testutil"
+	"github.com/kajhq/kaj/runtime"
+)
+
+// Kaj is a running kaj.
+type Kaj struct {
+	*kajd.Kaj
+	// URL is where it serves, like http://127.0.0.1:41234.
+	URL string
+	// Password is the first admin's password.
+	Password string
+	Config   config.Config
+	t        testing.TB
+}
+
+// Start runs kaj until the test ends. edit may change the configuration
+// first. Reconcile on start is off: it would claim every kaj object in
+// the engine, including other tests'.
+func Start(t testing.TB, env *testutil.Env, edit ...func(*config.Config)) *Kaj {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Data.Dir = t.TempDir()
+	cfg.Server.Listen = "127.0.0.1:0"
+	cfg.Deploy.ReconcileOnStart = false
+	cfg.Deploy.HealthTimeout = config.Duration(45 * time.Second)
+	cfg.Deploy.DatabaseTimeout = config.Duration(2 * time.Minute)
+	cfg.Deploy.StopTimeout = config.Duration(5 * time.Second)
+	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
+	for _, e := range edit {
+		e(&cfg)
+	}
+	return StartConfig(t, env, cfg)
+}
+
+// StartConfig runs kaj with exactly cfg (its listen address is replaced
+// by a free loopback port when it ends in :0).
+func StartConfig(t testing.TB, env *testutil.Env, cfg config.Config) *Kaj {
+	t.Helper()
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Server.Listen = ln.Addr().String()
+	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithCancel(context.Background())
+	k, err := kajd.Open(ctx, cfg, kajd.Options{Logger: log, Labels: env.Labels(), Backoff: runtime.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}})
+	if err != nil {
+		cancel()
+		ln.Close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- k.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Error("kaj did not shut down within 15s")
+		}
+		k.Close()
+	})
+	out := &Kaj{Kaj: k, URL: "http://" + cfg.Server.Listen, Config: cfg, t: t}
+	if k.AdminPasswordFile != "" {
+		b, err := os.ReadFile(k.AdminPasswordFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Password = strings.TrimSpace(string(b))
+	}
+	return out
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// Client is an API client with a session cookie and its CSRF token.
+type Client struct {
+	HTTP *http.Client
+	Base string
+	CSRF string
+	t    testing.TB
+}
+
+// Login logs in as admin.
+func (k *Kaj) Login(t testing.TB) *Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &Client{HTTP: &http.Client{Jar: jar, Timeout: 2 * time.Minute}, Base: k.URL, t: t}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if code := c.JSON("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": k.Password}, &me); code != 200 {
+		t.Fatalf("login: status %d", code)
+	}
+	c.CSRF = me.CSRF
+	return c
+}
+
+// Do sends a request with a JSON body (nil for none) and returns the
+// status and body.
+func (c *Client) Do(method, path string, body any) (int, []byte) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.Base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.CSRF != "" {
+		req.Header.Set("X-CSRF-Token", c.CSRF)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// JSON sends a request and decodes the answer into out (when not nil).
+func (c *Client) JSON(method, path string, body, out any) int {
+	c.t.Helper()
+	code, raw := c.Do(method, path, body)
+	if out != nil && len(raw) > 0 && code < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			c.t.Fatalf("%s %s: decoding %q: %v", method, path, raw, err)
+		}
+	}
+	if code >= 300 {
+		c.t.Logf("%s %s: %d %s", method, path, code, raw)
+	}
+	return code
+}
+
+// Dial opens a websocket to path (e.g. /api/v1/apps/x/logs?tail=10) with
+// the session cookie and kaj's own Origin, as the dashboard would.
+func (c *Client) Dial(path string) *websocket.Conn {
+	c.t.Helper()
+	u, _ := url.Parse(c.Base)
+	h := http.Header{}
+	h.Set("Origin", c.Base)
+	var cookies []string
+	for _, ck := range c.HTTP.Jar.Cookies(u) {
+		cookies = append(cookies, ck.Name+"="+ck.Value)
+	}
+	h.Set("Cookie", strings.Join(cookies, "; "))
+	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+u.Host+path, h)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		c.t.Fatalf("websocket %s: %v (status %d)", path, err, status)
+	}
+	c.t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// WaitJob follows a job's stream until it ends and returns its final
+// status and the events seen.
+func (c *Client) WaitJob(id string, timeout time.Duration) (string, []map[string]any) {
+	c.t.Helper()
+	conn := c.Dial("/api/v1/jobs/" + id + "/stream")
+	conn.SetReadDeadline(time.Now().Add(timeout))
+	var events []map[string]any
+	status := ""
+	for {
+		var m struct {
+			Type  string         `json:"type"`
+			Event map[string]any `json:"event"`
+			Error string         `json:"error"`
+		}
+		if err := conn.ReadJSON(&m); err != nil {
+			c.t.Fatalf("job %s: %v (events so far: %v)", id, err, events)
+		}
+		switch m.Type {
+		case "event":
+			events = append(events, m.Event)
+			if m.Event["type"] == "done" {
+				status = fmt.Sprint(m.Event["status"])
+			}
+		case "end":
+			return status, events
+		case "error":
+			c.t.Fatalf("job %s: %s", id, m.Error)
+		}
+	}
+}

@@ -1,0 +1,217 @@
+package runtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	mclient "github.com/moby/moby/client"
+)
+
+// RestartPolicy is what the engine does when a container exits.
+type RestartPolicy string
+
+// The engine's restart policies.
+const (
+	RestartNo            RestartPolicy = "no"
+	RestartAlways        RestartPolicy = "always"
+	RestartOnFailure     RestartPolicy = "on-failure"
+	RestartUnlessStopped RestartPolicy = "unless-stopped"
+)
+
+// AppSpec describes one app container. Empty fields take the defaults
+// named on them.
+type AppSpec struct {
+	// App names the app; the container joins the network kaj-<app>,
+	// which is created when missing.
+	App string
+	// Release is the release the container runs ("7"), in its name and
+	// its kaj.release label.
+	Release string
+	// Image must already be in the engine.
+	Image string
+	// Env is the container's environment, on top of the image's: the
+	// app's own variables plus, for an app with a database, DatabaseEnv.
+	Env map[string]string
+	// Port is the TCP port the app listens on inside the container; zero
+	// publishes nothing.
+	Port int
+	// HostPort is the host port Port is published on; zero lets the
+	// engine choose a free one. A fixed port cannot be shared by a
+	// replacement and the container it replaces.
+	HostPort int
+	// HostIP is the host address Port is published on; the zero value
+	// means 127.0.0.1, for a proxy on this machine to front the app.
+	HostIP netip.Addr
+	// Cmd and Entrypoint replace the image's when set.
+	Cmd        []string
+	Entrypoint []string
+	// Restart defaults to RestartUnlessStopped.
+	Restart RestartPolicy
+	// Memory limits the container, in bytes, at least MinMemory; zero
+	// means no limit.
+	Memory int64
+	// CPUs limits the container to this many CPUs (0.5 is half of one);
+	// zero means no limit.
+	CPUs float64
+	// Labels are added to the container.
+	Labels map[string]string
+}
+
+func (s AppSpec) validate() error {
+	if err := checkApp("AppSpec.App", s.App); err != nil {
+		return err
+	}
+	if err := checkRelease("AppSpec.Release", s.Release); err != nil {
+		return err
+	}
+	if err := checkImage("AppSpec.Image", s.Image); err != nil {
+		return err
+	}
+	if err := checkEnv("AppSpec.Env", s.Env); err != nil {
+		return err
+	}
+	if err := checkPort("AppSpec.Port", s.Port, true); err != nil {
+		return err
+	}
+	if err := checkPort("AppSpec.HostPort", s.HostPort, true); err != nil {
+		return err
+	}
+	if s.HostPort != 0 && s.Port == 0 {
+		return invalid("AppSpec.HostPort", strconv.Itoa(s.HostPort), "publishes AppSpec.Port, which is not set")
+	}
+	if err := checkRestart("AppSpec.Restart", s.Restart); err != nil {
+		return err
+	}
+	if err := checkMemory("AppSpec.Memory", s.Memory); err != nil {
+		return err
+	}
+	if err := checkCPUs("AppSpec.CPUs", s.CPUs); err != nil {
+		return err
+	}
+	return checkLabels("AppSpec.Labels", s.Labels)
+}
+
+// StartApp creates and starts a container for spec on the app's network
+// (creating the network when missing) and returns it once the engine has
+// started it; the app inside may not serve yet: see WaitHealthy. A
+// container that fails to start is removed again. A missing image is
+// ErrImageMissing.
+func (d *Docker) StartApp(ctx context.Context, spec AppSpec) (Container, error) {
+	if err := spec.validate(); err != nil {
+		return Container{}, err
+	}
+	netName := networkName(spec.App)
+	if _, err := d.ensureNetwork(ctx, spec.App, spec.Labels); err != nil {
+		return Container{}, err
+	}
+	suffix := make([]byte, 3)
+	rand.Read(suffix)
+	name := fmt.Sprintf("kaj-%s-r%s-%s", spec.App, spec.Release, hex.EncodeToString(suffix))
+
+	env := make([]string, 0, len(spec.Env))
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	slices.Sort(env)
+	cfg := &container.Config{
+		Image:  spec.Image,
+		Env:    env,
+		Labels: labelsFor(spec.Labels, spec.App, RoleApp, spec.Release),
+		Cmd:    spec.Cmd,
+	}
+	if len(spec.Entrypoint) > 0 {
+		cfg.Entrypoint = spec.Entrypoint
+	}
+	restart := spec.Restart
+	if restart == "" {
+		restart = RestartUnlessStopped
+	}
+	host := &container.HostConfig{
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(restart)},
+		Resources: container.Resources{
+			Memory:   spec.Memory,
+			NanoCPUs: int64(math.Round(spec.CPUs * 1e9)),
+		},
+	}
+	if spec.Port != 0 {
+		port, _ := network.PortFrom(uint16(spec.Port), network.TCP)
+		ip := spec.HostIP
+		if !ip.IsValid() {
+			ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+		hp := ""
+		if spec.HostPort != 0 {
+			hp = strconv.Itoa(spec.HostPort)
+		}
+		cfg.ExposedPorts = network.PortSet{port: {}}
+		host.PortBindings = network.PortMap{port: {{HostIP: ip, HostPort: hp}}}
+	}
+	created, err := d.cli.ContainerCreate(ctx, mclient.ContainerCreateOptions{
+		Name:       name,
+		Config:     cfg,
+		HostConfig: host,
+		NetworkingConfig: &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
+			netName: {},
+		}},
+	})
+	if err != nil {
+		return Container{}, d.createError(ctx, "creating app container "+name, spec.Image, err)
+	}
+	if _, err := d.cli.ContainerStart(ctx, created.ID, mclient.ContainerStartOptions{}); err != nil {
+		d.discard(ctx, created.ID)
+		return Container{}, engineError("starting app container "+name, err)
+	}
+	return d.container(ctx, created.ID)
+}
+
+// Replace starts spec's container beside old, waits for it to turn
+// healthy, then stops and removes old, so a new version that fails never
+// takes the running one down: on failure the new container is removed,
+// old keeps running, and the error (a *WaitError when it was the health
+// check) says why. A zero old just starts and waits, for an app's first
+// release. When the new container is healthy but old cannot be removed,
+// Replace returns the new container and the error.
+func (d *Docker) Replace(ctx context.Context, old Container, spec AppSpec, health HealthOptions) (Container, error) {
+	if err := spec.validate(); err != nil {
+		return Container{}, err
+	}
+	if old.ID != "" && old.App != spec.App {
+		return Container{}, invalid("AppSpec.App", spec.App, fmt.Sprintf("replaces a container of app %q: an app replaces only its own containers", old.App))
+	}
+	if old.ID != "" && spec.HostPort != 0 && old.HostPort.Port() == uint16(spec.HostPort) {
+		return Container{}, fmt.Errorf("replacing %s: %w: host port %d is held by the container being replaced; leave AppSpec.HostPort zero so the engine picks one", old.Name, ErrConflict, spec.HostPort)
+	}
+	c, err := d.StartApp(ctx, spec)
+	if err != nil {
+		return Container{}, err
+	}
+	if err := d.WaitHealthy(ctx, c, health); err != nil {
+		d.discard(ctx, c.ID)
+		return Container{}, fmt.Errorf("replacing with release %s: %w", spec.Release, err)
+	}
+	if old.ID == "" {
+		return c, nil
+	}
+	if err := d.Remove(ctx, old.ID, false); err != nil && !errors.Is(err, ErrNotFound) {
+		return c, fmt.Errorf("removing the replaced container %s: %w", old.Name, err)
+	}
+	return c, nil
+}
+
+// discard force-removes a container kaj just created and will not use,
+// even when ctx is already cancelled.
+func (d *Docker) discard(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	d.cli.ContainerRemove(ctx, id, mclient.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+}

@@ -1,0 +1,46 @@
+// Package runtime runs kaj's apps and their databases on a Docker Engine:
+// networks, containers, volumes, readiness and health waits, status, stats
+// and logs. It knows nothing of HTTP, the store or deploys; it imports only
+// the standard library and the Docker Engine's Go client.
+//
+// # Objects and names
+//
+// Every app gets a user-defined bridge network, kaj-<app>. Its database,
+// if it has one, is the container kaj-<app>-db, which joins that network
+// under an alias (dbserver unless told otherwise) and keeps its data in a
+// named volume that outlives every container. App containers are named
+// kaj-<app>-r<release>-<6 hex digits>: the suffix lets a replacement run
+// beside the container it replaces, even for the same release.
+//
+// Everything kaj creates carries the labels kaj.managed=true, kaj.app,
+// kaj.role (app or db) and, on app containers, kaj.release; calls that
+// create objects also take extra labels. Operations on an existing object
+// first check kaj.managed: kaj never stops, removes or reports an object it
+// did not label, and treats one as not found.
+//
+// # Errors
+//
+// Bad input is refused before the engine is called, with a
+// *ValidationError that names the field and matches ErrInvalid. Errors
+// from the engine are translated where they enter: errors.Is finds
+// ErrNotFound, ErrConflict, ErrEngineUnreachable, ErrImageMissing or
+// ErrInvalid, and the message says what was being done. Waits that fail
+// return a *WaitError carrying the container's exit code and last log
+// lines.
+//
+// # Engine versions
+//
+// The API version is negotiated with the engine, never pinned. Every field
+// kaj sets exists at API 1.41 (Docker Engine 20.10). Older engines let two
+// networks share a name, so Docker serialises its own network and database
+// creation per app; two kaj processes on one engine are not supported.
+//
+// # Reaching containers
+//
+// Readiness probes dial the database container's address on its app
+// network from this process, because the engine runs on this machine and
+// its bridge networks are reachable from it; the database then needs no
+// port on the host at all. A kaj whose engine is elsewhere passes its own
+// dialer in WaitOptions. Health checks of apps go to the port the app
+// publishes on the host, the way its users reach it.
+package runtime

@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/moby/moby/api/types/mount"
+	mclient "github.com/moby/moby/client"
+)
+
+// Start starts one of kaj's stopped containers; a running one is left
+// as it is.
+func (d *Docker) Start(ctx context.Context, id string) error {
+	c, err := d.inspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := d.cli.ContainerStart(ctx, c.ID, mclient.ContainerStartOptions{}); err != nil {
+		return engineError("starting "+containerOf(c).Name, err)
+	}
+	return nil
+}
+
+// Stop stops one of kaj's containers: its stop signal, then, after grace,
+// SIGKILL. A zero grace means the container's own stop timeout (30s for
+// databases, else the engine's 10s). A stopped container stays stopped
+// across engine restarts until Start.
+func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error {
+	c, err := d.inspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := d.cli.ContainerStop(ctx, c.ID, mclient.ContainerStopOptions{Timeout: graceSeconds(grace)}); err != nil {
+		return engineError("stopping "+containerOf(c).Name, err)
+	}
+	return nil
+}
+
+// Restart stops one of kaj's containers as Stop does, then starts it.
+func (d *Docker) Restart(ctx context.Context, id string, grace time.Duration) error {
+	c, err := d.inspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := d.cli.ContainerRestart(ctx, c.ID, mclient.ContainerRestartOptions{Timeout: graceSeconds(grace)}); err != nil {
+		return engineError("restarting "+containerOf(c).Name, err)
+	}
+	return nil
+}
+
+func graceSeconds(grace time.Duration) *int {
+	if grace <= 0 {
+		return nil
+	}
+	s := int(math.Ceil(grace.Seconds()))
+	return &s
+}
+
+// Remove stops one of kaj's containers gracefully, as Stop with zero
+// grace, and removes it. Its named volumes (a database's data) stay unless
+// deleteData is set; then those kaj created are removed too.
+func (d *Docker) Remove(ctx context.Context, id string, deleteData bool) error {
+	c, err := d.inspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	name := containerOf(c).Name
+	if c.State != nil && c.State.Running {
+		if _, err := d.cli.ContainerStop(ctx, c.ID, mclient.ContainerStopOptions{}); err != nil {
+			return engineError("stopping "+name, err)
+		}
+	}
+	// RemoveVolumes takes only anonymous volumes (an image's VOLUME not
+	// given a name), which belong to this container alone.
+	if _, err := d.cli.ContainerRemove(ctx, c.ID, mclient.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		return engineError("removing "+name, err)
+	}
+	if !deleteData {
+		return nil
+	}
+	var errs []error
+	for _, m := range c.Mounts {
+		if m.Type == mount.TypeVolume && m.Name != "" {
+			if err := d.removeVolume(ctx, m.Name); err != nil && !errors.Is(err, ErrNotFound) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeVolume removes a volume kaj created; any other is ErrNotFound.
+func (d *Docker) removeVolume(ctx context.Context, name string) error {
+	v, err := d.cli.VolumeInspect(ctx, name, mclient.VolumeInspectOptions{})
+	if err != nil {
+		return engineError("inspecting volume "+name, err)
+	}
+	if !managed(v.Volume.Labels) {
+		return fmt.Errorf("removing volume %s: %w: it is not a kaj volume", name, ErrNotFound)
+	}
+	if _, err := d.cli.VolumeRemove(ctx, name, mclient.VolumeRemoveOptions{}); err != nil {
+		return engineError("removing volume "+name, err)
+	}
+	return nil
+}
+
+// RemoveApp removes everything kaj runs for app: its containers, after a
+// graceful stop, and its network. Its data volumes stay unless deleteData
+// is set. Objects of the app that kaj did not create are left alone. It
+// goes on past failures and returns them all.
+func (d *Docker) RemoveApp(ctx context.Context, app string, deleteData bool) error {
+	if err := checkApp("app", app); err != nil {
+		return err
+	}
+	f := mclient.Filters{}.Add("label", LabelManaged+"=true").Add("label", LabelApp+"="+app)
+	var errs []error
+	cs, err := d.cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return engineError("listing containers of "+app, err)
+	}
+	for _, c := range cs.Items {
+		if err := d.Remove(ctx, c.ID, false); err != nil && !errors.Is(err, ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	ns, err := d.cli.NetworkList(ctx, mclient.NetworkListOptions{Filters: f})
+	if err != nil {
+		errs = append(errs, engineError("listing networks of "+app, err))
+	}
+	for _, n := range ns.Items {
+		if _, err := d.cli.NetworkRemove(ctx, n.ID, mclient.NetworkRemoveOptions{}); err != nil {
+			errs = append(errs, engineError("removing network "+n.Name, err))
+		}
+	}
+	if deleteData {
+		vs, err := d.cli.VolumeList(ctx, mclient.VolumeListOptions{Filters: f})
+		if err != nil {
+			errs = append(errs, engineError("listing volumes of "+app, err))
+		}
+		for _, v := range vs.Items {
+			if _, err := d.cli.VolumeRemove(ctx, v.Name, mclient.VolumeRemoveOptions{}); err != nil {
+				errs = append(errs, engineError("removing volume "+v.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,252 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// Defaults of the waits.
+const (
+	DefaultDatabaseTimeout = 2 * time.Minute
+	DefaultHealthTimeout   = time.Minute
+)
+
+// logLinesOnFailure is how many log lines a WaitError carries: enough to
+// show a stack trace's head or a server's last complaint.
+const logLinesOnFailure = 20
+
+// WaitOptions tune WaitDatabase.
+type WaitOptions struct {
+	// Timeout bounds the wait; zero means DefaultDatabaseTimeout.
+	Timeout time.Duration
+	// Backoff spaces the probes; its zero value is 50ms doubling to 1s.
+	Backoff Backoff
+	// Dial opens the probe's connection to the database's address on its
+	// app network; nil means a plain net.Dialer.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// HealthOptions tune WaitHealthy.
+type HealthOptions struct {
+	// Path is the app's HTTP health path ("/healthz"), asked on the port
+	// the app publishes on the host; any 2xx or 3xx answer is healthy
+	// (redirects are not followed). Empty means the image's own
+	// HEALTHCHECK decides, or, without one, that running is enough.
+	Path string
+	// Timeout bounds the wait; zero means DefaultHealthTimeout.
+	Timeout time.Duration
+	// Backoff spaces the probes; its zero value is 50ms doubling to 1s.
+	Backoff Backoff
+}
+
+// exitedError ends a wait early: the container stopped, or the engine
+// restarted it.
+type exitedError struct {
+	exited bool // false: unhealthy, still running
+	code   int
+	reason string
+}
+
+func (e *exitedError) Error() string { return e.reason }
+
+// checkAlive fails when c stopped or restarted since the wait began with
+// restarts restarts.
+func checkAlive(c container.InspectResponse, restarts int) error {
+	st := c.State
+	switch {
+	case st == nil:
+		return retryable{errors.New("container has no state yet")}
+	case st.Restarting:
+		return &exitedError{exited: true, code: st.ExitCode, reason: fmt.Sprintf("exited with code %d and is restarting", st.ExitCode)}
+	case c.RestartCount > restarts:
+		return &exitedError{exited: true, code: -1, reason: fmt.Sprintf("exited and was restarted by the engine (%d restarts)", c.RestartCount)}
+	case st.Status == container.StateExited || st.Status == container.StateDead:
+		r := fmt.Sprintf("exited with code %d", st.ExitCode)
+		if st.OOMKilled {
+			r += " (out of memory)"
+		}
+		if st.Error != "" {
+			r += ": " + st.Error
+		}
+		return &exitedError{exited: true, code: st.ExitCode, reason: r}
+	case !st.Running:
+		return retryable{fmt.Errorf("container is %s", st.Status)}
+	}
+	return nil
+}
+
+// WaitDatabase waits until db's server accepts connections: its protocol
+// greeting arrives (a MySQL handshake, a Postgres authentication request)
+// on the container's address on the app network, not merely a TCP
+// connect. It probes with bounded exponential backoff until the timeout.
+// When the container exits or the deadline passes first, the error is a
+// *WaitError with the container's last log lines.
+func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOptions) error {
+	k, ok := kinds[db.Kind]
+	if !ok {
+		return invalid("Container.Kind", string(db.Kind), "WaitDatabase needs a database container, as EnsureDatabase returns it")
+	}
+	if db.ID == "" {
+		return invalid("Container.ID", "", "WaitDatabase needs a database container, as EnsureDatabase returns it")
+	}
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	timeout := orDefault(opts.Timeout, DefaultDatabaseTimeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	restarts := -1
+	err := poll(wctx, opts.Backoff, func(ctx context.Context) error {
+		c, err := d.inspect(ctx, db.ID)
+		if err != nil {
+			return err
+		}
+		if restarts < 0 {
+			restarts = c.RestartCount
+		}
+		if err := checkAlive(c, restarts); err != nil {
+			return err
+		}
+		ip := containerOf(c).IP
+		if !ip.IsValid() {
+			return retryable{fmt.Errorf("no address on network %s yet", networkName(db.App))}
+		}
+		addr := netip.AddrPortFrom(ip, uint16(k.port)).String()
+		if err := probeDatabase(ctx, dial, db.Kind, addr); err != nil {
+			return retryable{err}
+		}
+		return nil
+	})
+	return d.waitFailed(ctx, wctx, db, timeout, err)
+}
+
+// WaitHealthy waits until app answers its health check (see
+// HealthOptions.Path), probing with bounded exponential backoff until the
+// timeout. When the container exits, is restarted, turns unhealthy, or the
+// deadline passes first, the error is a *WaitError with its exit code and
+// last log lines.
+func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOptions) error {
+	if app.ID == "" {
+		return invalid("Container.ID", "", "WaitHealthy needs a container, as StartApp returns it")
+	}
+	if opts.Path != "" && !strings.HasPrefix(opts.Path, "/") {
+		return invalid("HealthOptions.Path", opts.Path, `a health path starts with "/", e.g. "/healthz"`)
+	}
+	client := &http.Client{
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// The container may be gone a moment later: keep no connections.
+		Transport: &http.Transport{DisableKeepAlives: true},
+	}
+	timeout := orDefault(opts.Timeout, DefaultHealthTimeout)
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	restarts := -1
+	err := poll(wctx, opts.Backoff, func(ctx context.Context) error {
+		c, err := d.inspect(ctx, app.ID)
+		if err != nil {
+			return err
+		}
+		if restarts < 0 {
+			restarts = c.RestartCount
+		}
+		if err := checkAlive(c, restarts); err != nil {
+			return err
+		}
+		switch {
+		case opts.Path != "":
+			return probeHTTP(ctx, client, containerOf(c).HostPort, opts.Path)
+		case c.State.Health != nil && c.State.Health.Status != container.NoHealthcheck:
+			return healthState(c.State.Health)
+		}
+		return nil
+	})
+	return d.waitFailed(ctx, wctx, app, timeout, err)
+}
+
+func probeHTTP(ctx context.Context, client *http.Client, hp netip.AddrPort, path string) error {
+	if !hp.IsValid() {
+		return fmt.Errorf("the container publishes no port to ask %s on: give AppSpec.Port", path)
+	}
+	ip := hp.Addr()
+	if ip.IsUnspecified() {
+		ip = netip.IPv6Loopback()
+		if hp.Addr().Is4() {
+			ip = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+		}
+	}
+	url := "http://" + netip.AddrPortFrom(ip, hp.Port()).String() + path
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return retryable{err}
+	}
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 399 {
+		return retryable{fmt.Errorf("GET %s: %s", path, resp.Status)}
+	}
+	return nil
+}
+
+func healthState(h *container.Health) error {
+	switch h.Status {
+	case container.Healthy:
+		return nil
+	case container.Unhealthy:
+		msg := "health check failed"
+		if n := len(h.Log); n > 0 && h.Log[n-1] != nil {
+			msg += ": " + strings.TrimSpace(h.Log[n-1].Output)
+		}
+		return &exitedError{code: -1, reason: "unhealthy: " + msg}
+	}
+	return retryable{fmt.Errorf("health check is %s", h.Status)}
+}
+
+// waitFailed turns a failed wait into a *WaitError with the container's
+// last logs; the caller's own cancellation passes through unchanged.
+func (d *Docker) waitFailed(ctx, wctx context.Context, c Container, timeout time.Duration, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("waiting for %s: %w", c.Name, ctx.Err())
+	}
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrEngineUnreachable) {
+		return fmt.Errorf("waiting for %s: %w", c.Name, err)
+	}
+	we := &WaitError{Name: c.Name}
+	var ex *exitedError
+	switch {
+	case errors.As(err, &ex):
+		we.Reason, we.Exited, we.ExitCode = ex.reason, ex.exited, ex.code
+	case wctx.Err() != nil:
+		we.Reason = fmt.Sprintf("timed out after %s", timeout)
+		we.Err = err
+	default:
+		we.Reason, we.Err = "probe failed", err
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	we.Logs = d.lastLogs(lctx, c.ID, logLinesOnFailure)
+	return we
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}

@@ -1,0 +1,4 @@
+package server
+
+// pages registers the dashboard's pages.
+func (s *Server) pages() {}

@@ -1,0 +1,314 @@
+package server
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/kajhq/kaj/logstream"
+	"github.com/kajhq/kaj/runtime"
+	"github.com/kajhq/kaj/store"
+)
+
+// Keepalive: a ping every pingEvery; a peer silent for longer than
+// pongWait (no pong, no message) is gone. Proxies commonly cut idle
+// connections after 60s, so pings come well before that.
+const (
+	pingEvery = 25 * time.Second
+	pongWait  = 60 * time.Second
+	writeWait = 10 * time.Second
+	// maxBatch lines go out in one message: far fewer frames under load,
+	// and still one line per message when a log is quiet.
+	maxBatch = 512
+)
+
+// wsMessage is every message kaj sends on a websocket.
+type wsMessage struct {
+	// Type is lines, event, end or error.
+	Type      string           `json:"type"`
+	Container string           `json:"container,omitempty"`
+	Lines     []logstream.Line `json:"lines,omitempty"`
+	Event     any              `json:"event,omitempty"`
+	Error     string           `json:"error,omitempty"`
+}
+
+func (s *Server) wsOnly(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return &apiError{Code: fiber.StatusUpgradeRequired, Msg: "this endpoint speaks websocket"}
+	}
+	return c.Next()
+}
+
+// session runs a websocket's reader and keepalive: the returned context
+// ends when the peer goes away or the server shuts down.
+func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	conn.SetReadDeadline(time.Now().Add(pongWait))
+	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	go func() {
+		defer cancel()
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+			conn.SetReadDeadline(time.Now().Add(pongWait))
+		}
+	}()
+	go func() {
+		t := time.NewTicker(pingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, cancel
+}
+
+func send(conn *websocket.Conn, m wsMessage) error {
+	conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return conn.WriteJSON(m)
+}
+
+// pickContainer finds the container of app a log viewer asked for: "app"
+// (the newest app container), "db", or the ID of one of the app's own.
+func (s *Server) pickContainer(ctx context.Context, app, which string) (runtime.Status, error) {
+	if _, err := s.opts.Store.App(app); err != nil {
+		return runtime.Status{}, err
+	}
+	cs, err := s.opts.Deployer.Containers(ctx, app)
+	if err != nil {
+		return runtime.Status{}, err
+	}
+	var best *runtime.Status
+	for i, c := range cs {
+		switch {
+		case which == c.ID || (len(which) >= 12 && len(c.ID) >= len(which) && c.ID[:len(which)] == which):
+			return c, nil
+		case which == "db" && c.Role != runtime.RoleApp:
+			return c, nil
+		case which == "app" && c.Role == runtime.RoleApp:
+			if n, _ := strconv.Atoi(c.Release); best == nil || n > atoiOr(best.Release) {
+				best = &cs[i]
+			}
+		}
+	}
+	if best != nil {
+		return *best, nil
+	}
+	return runtime.Status{}, &apiError{Code: fiber.StatusNotFound, Msg: "app " + app + " has no " + which + " container; deploy it first"}
+}
+
+func atoiOr(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// wsLogs streams one container's log: ?container=app|db|ID, &tail=N
+// (default 100), &since=RFC3339 or a duration like 10m, &follow=0 for the
+// backlog only.
+func (s *Server) wsLogs(conn *websocket.Conn) {
+	ctx, cancel := s.session(conn)
+	defer cancel()
+	fail := func(err error) {
+		_, body := classify(err)
+		msg := body.Error
+		if body.Detail != "" {
+			msg += ": " + body.Detail
+		}
+		send(conn, wsMessage{Type: "error", Error: msg})
+	}
+	tail, err := strconv.Atoi(conn.Query("tail", "100"))
+	if err != nil || tail < 0 {
+		fail(badRequest("tail", "tail must be a number of lines"))
+		return
+	}
+	var since time.Time
+	if v := conn.Query("since"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			since = time.Now().Add(-d)
+		} else if since, err = time.Parse(time.RFC3339, v); err != nil {
+			fail(badRequest("since", "since must be RFC 3339 (2026-01-02T15:04:05Z) or a duration (10m)"))
+			return
+		}
+	}
+	c, err := s.pickContainer(ctx, conn.Params("name"), conn.Query("container", "app"))
+	if err != nil {
+		fail(err)
+		return
+	}
+	if conn.Query("follow", "1") == "0" {
+		var batch []logstream.Line
+		err := s.opts.Logs.Logs(ctx, c.ID, runtime.LogOptions{Tail: tail, Since: since}, func(l runtime.LogLine) error {
+			batch = append(batch, logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
+			if len(batch) == maxBatch {
+				err := send(conn, wsMessage{Type: "lines", Container: c.Name, Lines: batch})
+				batch = batch[:0]
+				return err
+			}
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			err = send(conn, wsMessage{Type: "lines", Container: c.Name, Lines: batch})
+		}
+		if err != nil {
+			fail(err)
+			return
+		}
+		send(conn, wsMessage{Type: "end", Container: c.Name})
+		return
+	}
+	if tail == 0 {
+		tail = -1 // all the backlog holds
+	}
+	sub := s.opts.Hub.Subscribe(c.ID, tail)
+	defer sub.Close()
+	batch := make([]logstream.Line, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case l, ok := <-sub.C:
+			if !ok {
+				msg := wsMessage{Type: "end", Container: c.Name}
+				if err := sub.Err(); err != nil {
+					msg.Error = err.Error()
+				}
+				send(conn, msg)
+				return
+			}
+			batch = batch[:0]
+			if l.Time.Before(since) {
+				continue
+			}
+			batch = append(batch, l)
+		drain:
+			for len(batch) < maxBatch {
+				select {
+				case l, ok := <-sub.C:
+					if !ok {
+						break drain
+					}
+					if !l.Time.Before(since) {
+						batch = append(batch, l)
+					}
+				default:
+					break drain
+				}
+			}
+			if err := send(conn, wsMessage{Type: "lines", Container: c.Name, Lines: batch}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// wsJob streams a job's events from its first, and ends after its last.
+func (s *Server) wsJob(conn *websocket.Conn) {
+	ctx, cancel := s.session(conn)
+	defer cancel()
+	j, ok := s.opts.Jobs.Get(conn.Params("id"))
+	if !ok {
+		send(conn, wsMessage{Type: "error", Error: "no such job"})
+		return
+	}
+	past, next, stop := j.Watch()
+	defer stop()
+	for _, e := range past {
+		if err := send(conn, wsMessage{Type: "event", Event: e}); err != nil {
+			return
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-next:
+			if !ok {
+				send(conn, wsMessage{Type: "end"})
+				return
+			}
+			if err := send(conn, wsMessage{Type: "event", Event: e}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// eventPoll is how often the live event feed looks for new events: the
+// audit trail is written by many packages inside their own transactions,
+// and a cursor read of the newest keys is cheap.
+const eventPoll = time.Second
+
+// wsEvents streams the audit trail: the last 20 events, then new ones.
+func (s *Server) wsEvents(conn *websocket.Conn) {
+	ctx, cancel := s.session(conn)
+	defer cancel()
+	evs, err := s.opts.Store.Events(0, 20)
+	if err != nil {
+		send(conn, wsMessage{Type: "error", Error: err.Error()})
+		return
+	}
+	var last uint64
+	for i := len(evs) - 1; i >= 0; i-- {
+		if err := send(conn, wsMessage{Type: "event", Event: evs[i]}); err != nil {
+			return
+		}
+		last = evs[i].Seq
+	}
+	t := time.NewTicker(eventPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		newer, err := s.newEvents(last)
+		if err != nil {
+			send(conn, wsMessage{Type: "error", Error: err.Error()})
+			return
+		}
+		for _, e := range newer {
+			if err := send(conn, wsMessage{Type: "event", Event: e}); err != nil {
+				return
+			}
+			last = e.Seq
+		}
+	}
+}
+
+// newEvents returns the events after seq, oldest first.
+func (s *Server) newEvents(seq uint64) ([]store.Event, error) {
+	var out []store.Event
+	before := uint64(0)
+	for {
+		page, err := s.opts.Store.Events(before, 100)
+		if err != nil {
+			return nil, err
+		}
+		done := len(page) < 100
+		for _, e := range page {
+			if e.Seq <= seq {
+				done = true
+				break
+			}
+			out = append(out, e)
+		}
+		if done || len(page) == 0 {
+			break
+		}
+		before = page[len(page)-1].Seq
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
