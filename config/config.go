@@ -71,6 +71,10 @@ type Deploy struct {
 	StopTimeout      Duration `toml:"stop_timeout"`
 	KeepReleases     int      `toml:"keep_releases"`
 	ReconcileOnStart bool     `toml:"reconcile_on_start"`
+	// Labels are added to every container, network and volume kaj
+	// creates. A kaj reconciles only objects that carry all of them, so
+	// two kaj instances on one engine keep apart by their labels.
+	Labels map[string]string `toml:"labels"`
 }
 
 // Registry tunes image transfers.
@@ -114,6 +118,7 @@ func Default() Config {
 			StopTimeout:      Duration(10 * time.Second),
 			KeepReleases:     20,
 			ReconcileOnStart: true,
+			Labels:           map[string]string{},
 		},
 		Registry: Registry{Insecure: []string{}, Retries: 3},
 		Auth:     Auth{SessionTTL: Duration(12 * time.Hour)},
@@ -252,6 +257,19 @@ func Set(cfg *Config, key, value string) error {
 			return fmt.Errorf("%s: %q is not a whole number", key, value)
 		}
 		f.SetInt(int64(n))
+	case reflect.Map:
+		m := map[string]string{}
+		for _, kv := range strings.Split(value, ",") {
+			if kv = strings.TrimSpace(kv); kv == "" {
+				continue
+			}
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				return fmt.Errorf("%s: %q is not key=value", key, kv)
+			}
+			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+		f.Set(reflect.ValueOf(m))
 	case reflect.Slice:
 		list := []string{}
 		for _, s := range strings.Split(value, ",") {
@@ -313,6 +331,11 @@ func (c Config) Validate() error {
 	} {
 		if d <= 0 {
 			return fmt.Errorf("%s: must be positive, like \"30s\"", key)
+		}
+	}
+	for k := range c.Deploy.Labels {
+		if k == "" || strings.HasPrefix(k, "kaj.") && k != "kaj.instance" && k != "kaj.test" {
+			return fmt.Errorf("deploy.labels: %q is reserved; kaj's own labels start with \"kaj.\"", k)
 		}
 	}
 	if c.Deploy.KeepReleases < 1 {

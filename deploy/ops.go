@@ -114,7 +114,8 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 // Reconcile brings the store and the engine back in line after kaj
 // stopped uncleanly: releases left pending are marked interrupted, and
 // kaj's containers and networks that no app or live release claims are
-// removed. Volumes are never removed here: an app deleted without its
+// removed; only objects carrying all of Options.Labels are this kaj's to
+// remove, so kaj instances sharing an engine leave each other alone. Volumes are never removed here: an app deleted without its
 // data leaves its volume on purpose. Unlabelled objects are never
 // touched. It returns what it removed.
 func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
@@ -163,7 +164,7 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 	var removed []runtime.Object
 	var errs []error
 	for _, o := range orphans {
-		if o.Kind == runtime.KindVolume {
+		if o.Kind == runtime.KindVolume || !d.owns(o.Labels) {
 			continue
 		}
 		if err := d.rt.RemoveObject(ctx, o); err != nil {
@@ -173,4 +174,14 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 		removed = append(removed, o)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// owns reports whether an object with these labels was made by this kaj.
+func (d *Deployer) owns(labels map[string]string) bool {
+	for k, v := range d.opts.Labels {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }

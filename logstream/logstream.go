@@ -2,8 +2,10 @@
 // at most one log stream per container open against the engine.
 //
 // A Hub opens a container's engine stream when its first viewer
-// subscribes, keeps a bounded backlog so late joiners see recent lines,
-// and closes the engine stream when the last viewer leaves. Delivery to a
+// subscribes: it reads the latest lines once into a bounded backlog, then
+// follows from there, so every viewer, first or late, gets exactly the
+// tail it asked for and then every new line. The engine stream closes when
+// the last viewer leaves. Delivery to a
 // viewer never blocks the others or the engine stream: a viewer that
 // cannot keep up skips lines, and is told how many it missed.
 package logstream
@@ -28,10 +30,15 @@ type Line struct {
 	Skipped uint64 `json:"skipped,omitempty"`
 }
 
-// Source follows one container's log, calling emit for each line in
-// order, starting with up to tail earlier lines. It returns when ctx ends
-// (nil) or the stream ends (the container stopped: nil, or the error).
-type Source func(ctx context.Context, container string, tail int, emit func(Line)) error
+// Source reads containers' logs from the engine.
+type Source interface {
+	// Tail returns up to n of the container's latest lines, oldest
+	// first: one short request, not a stream.
+	Tail(ctx context.Context, container string, n int) ([]Line, error)
+	// Follow emits the lines written at or after since, in order, until
+	// ctx ends (nil) or the container stops (nil, or the error).
+	Follow(ctx context.Context, container string, since time.Time, emit func(Line)) error
+}
 
 // Options tune a Hub.
 type Options struct {
@@ -97,6 +104,7 @@ type stream struct {
 	hub       *Hub
 	container string
 	cancel    context.CancelFunc
+	ready     chan struct{} // closed once the backlog is loaded (or failed)
 	mu        sync.Mutex
 	subs      map[*Subscription]struct{}
 	backlog   []Line // ring
@@ -110,7 +118,10 @@ type stream struct {
 
 // Subscribe starts delivering container's lines to a new viewer,
 // beginning with up to tail lines of the backlog (tail < 0: all of it).
-func (h *Hub) Subscribe(container string, tail int) *Subscription {
+// It waits for the container's backlog to load when it is the first
+// viewer; an engine error then closes the subscription at once, with Err
+// saying why.
+func (h *Hub) Subscribe(ctx context.Context, container string, tail int) (*Subscription, error) {
 	for {
 		h.mu.Lock()
 		st := h.streams[container]
@@ -118,6 +129,11 @@ func (h *Hub) Subscribe(container string, tail int) *Subscription {
 			st = h.start(container)
 		}
 		h.mu.Unlock()
+		select {
+		case <-st.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		st.mu.Lock()
 		if st.stopping {
 			st.mu.Unlock()
@@ -125,7 +141,7 @@ func (h *Hub) Subscribe(container string, tail int) *Subscription {
 		}
 		sub := st.attach(tail)
 		st.mu.Unlock()
-		return sub
+		return sub, nil
 	}
 }
 
@@ -153,11 +169,11 @@ func (st *stream) attach(tail int) *Subscription {
 // start opens the engine stream for container; h.mu is held.
 func (h *Hub) start(container string) *stream {
 	ctx, cancel := context.WithCancel(context.Background())
-	st := &stream{hub: h, container: container, cancel: cancel, subs: map[*Subscription]struct{}{}}
+	st := &stream{hub: h, container: container, cancel: cancel, ready: make(chan struct{}), subs: map[*Subscription]struct{}{}}
 	h.streams[container] = st
 	h.open.Add(1)
 	go func() {
-		err := h.src(ctx, container, h.opts.Backlog, st.publish)
+		err := st.run(ctx)
 		h.open.Add(-1)
 		h.mu.Lock()
 		if h.streams[container] == st {
@@ -167,6 +183,49 @@ func (h *Hub) start(container string) *stream {
 		st.finish(err)
 	}()
 	return st
+}
+
+// run loads the backlog, lets viewers in, then follows the log from the
+// last line of the backlog on.
+func (st *stream) run(ctx context.Context) error {
+	h := st.hub
+	since := time.Now()
+	hist, err := h.src.Tail(ctx, st.container, h.opts.Backlog)
+	if err != nil {
+		st.mu.Lock()
+		st.done, st.err = true, err
+		st.mu.Unlock()
+		close(st.ready)
+		return err
+	}
+	// The follow starts at the newest backlog line's time, which the
+	// engine includes: those lines at exactly that time are skipped once.
+	var dupes map[string]int
+	if len(hist) > 0 {
+		since = hist[len(hist)-1].Time
+		dupes = map[string]int{}
+		for _, l := range hist {
+			if l.Time.Equal(since) {
+				dupes[l.Stream+"\x00"+l.Text]++
+			}
+		}
+	}
+	st.mu.Lock()
+	for _, l := range hist {
+		st.add(l)
+	}
+	st.mu.Unlock()
+	close(st.ready)
+	return h.src.Follow(ctx, st.container, since, func(l Line) {
+		if l.Time.Before(since) {
+			return
+		}
+		if k := l.Stream + "\x00" + l.Text; l.Time.Equal(since) && dupes[k] > 0 {
+			dupes[k]--
+			return
+		}
+		st.publish(l)
+	})
 }
 
 // recent returns up to n lines of the backlog, oldest first; st.mu is held.
@@ -183,9 +242,8 @@ func (st *stream) recent(n int) []Line {
 	return all
 }
 
-func (st *stream) publish(l Line) {
-	st.mu.Lock()
-	defer st.mu.Unlock()
+// add numbers a line and keeps it in the backlog; st.mu is held.
+func (st *stream) add(l Line) Line {
 	st.seq++
 	l.Seq = st.seq
 	if max := st.hub.opts.Backlog; len(st.backlog) < max {
@@ -194,6 +252,13 @@ func (st *stream) publish(l Line) {
 		st.backlog[st.head] = l
 		st.head = (st.head + 1) % max
 	}
+	return l
+}
+
+func (st *stream) publish(l Line) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	l = st.add(l)
 	for sub := range st.subs {
 		out := l
 		out.Skipped = sub.skipped
@@ -210,7 +275,7 @@ func (st *stream) finish(err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.done = true
-	if !errors.Is(err, context.Canceled) {
+	if err != nil && !errors.Is(err, context.Canceled) {
 		st.err = err
 	}
 	for sub := range st.subs {

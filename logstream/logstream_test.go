@@ -10,9 +10,12 @@ import (
 	"time"
 )
 
-// fakeSource is a container whose lines the test writes through push.
+// fakeSource is a container whose lines the test writes through push;
+// history is what it had written before.
 type fakeSource struct {
 	mu      sync.Mutex
+	history []Line
+	tailErr error
 	lines   chan Line
 	opened  atomic.Int64
 	active  atomic.Int64
@@ -23,7 +26,17 @@ func newFake() *fakeSource {
 	return &fakeSource{lines: make(chan Line), endWith: make(chan error, 1)}
 }
 
-func (f *fakeSource) source(ctx context.Context, container string, tail int, emit func(Line)) error {
+func (f *fakeSource) Tail(ctx context.Context, container string, n int) ([]Line, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h := f.history
+	if len(h) > n {
+		h = h[len(h)-n:]
+	}
+	return append([]Line(nil), h...), f.tailErr
+}
+
+func (f *fakeSource) Follow(ctx context.Context, container string, since time.Time, emit func(Line)) error {
 	f.opened.Add(1)
 	f.active.Add(1)
 	defer f.active.Add(-1)
@@ -39,7 +52,18 @@ func (f *fakeSource) source(ctx context.Context, container string, tail int, emi
 	}
 }
 
-func (f *fakeSource) push(text string) { f.lines <- Line{Stream: "stdout", Time: time.Now(), Text: text} }
+func (f *fakeSource) push(text string) {
+	f.lines <- Line{Stream: "stdout", Time: time.Now(), Text: text}
+}
+
+func sub(t *testing.T, h *Hub, container string, tail int) *Subscription {
+	t.Helper()
+	s, err := h.Subscribe(context.Background(), container, tail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
 
 func recv(t *testing.T, s *Subscription) Line {
 	t.Helper()
@@ -66,8 +90,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func TestHub_fanOutOneStream(t *testing.T) {
 	f := newFake()
-	h := NewHub(f.source, Options{})
-	subs := []*Subscription{h.Subscribe("c1", 0), h.Subscribe("c1", 0), h.Subscribe("c1", 0)}
+	h := NewHub(f, Options{})
+	subs := []*Subscription{sub(t, h, "c1", 0), sub(t, h, "c1", 0), sub(t, h, "c1", 0)}
 	for i := range 50 {
 		f.push(fmt.Sprint("line ", i))
 	}
@@ -93,8 +117,8 @@ func TestHub_fanOutOneStream(t *testing.T) {
 
 func TestHub_lateJoinerGetsBacklog(t *testing.T) {
 	f := newFake()
-	h := NewHub(f.source, Options{Backlog: 10})
-	first := h.Subscribe("c1", 0)
+	h := NewHub(f, Options{Backlog: 10})
+	first := sub(t, h, "c1", 0)
 	defer first.Close()
 	for i := range 25 {
 		f.push(fmt.Sprint(i))
@@ -102,14 +126,14 @@ func TestHub_lateJoinerGetsBacklog(t *testing.T) {
 	for range 25 {
 		recv(t, first)
 	}
-	late := h.Subscribe("c1", 3)
+	late := sub(t, h, "c1", 3)
 	defer late.Close()
 	for _, want := range []string{"22", "23", "24"} {
 		if l := recv(t, late); l.Text != want {
 			t.Fatalf("backlog line %q; want %q", l.Text, want)
 		}
 	}
-	all := h.Subscribe("c1", -1)
+	all := sub(t, h, "c1", -1)
 	defer all.Close()
 	if l := recv(t, all); l.Text != "15" {
 		t.Fatalf("first of full backlog = %q; want 15 (backlog is 10)", l.Text)
@@ -122,29 +146,30 @@ func TestHub_lateJoinerGetsBacklog(t *testing.T) {
 
 func TestHub_slowViewerSkipsWithoutSlowingOthers(t *testing.T) {
 	f := newFake()
-	h := NewHub(f.source, Options{Buffer: 4})
-	slow := h.Subscribe("c1", 0)
-	fast := h.Subscribe("c1", 0)
+	h := NewHub(f, Options{Buffer: 4})
+	slow := sub(t, h, "c1", 0)
+	fast := sub(t, h, "c1", 0)
 	defer slow.Close()
 	defer fast.Close()
-	got := make(chan uint64)
+	var counted atomic.Uint64
 	go func() {
-		var n uint64
 		for l := range fast.C {
 			// Every line is either delivered or counted as skipped.
-			if n += 1 + l.Skipped; n == 101 {
-				got <- n
-			}
+			counted.Add(1 + l.Skipped)
 		}
 	}()
 	for i := range 100 {
 		f.push(fmt.Sprint(i)) // would block here if the slow viewer held the stream back
 	}
 	f.push("after")
-	select {
-	case <-got:
-	case <-time.After(5 * time.Second):
-		t.Fatal("fast viewer's lines and skips do not add up to 101")
+	// A skip is reported on the next delivered line: keep writing until
+	// the fast viewer has accounted for the first 101.
+	for deadline := time.Now().Add(5 * time.Second); counted.Load() < 101; {
+		if time.Now().After(deadline) {
+			t.Fatalf("fast viewer accounted for %d of 101 lines", counted.Load())
+		}
+		f.push("more")
+		time.Sleep(time.Millisecond)
 	}
 	// The slow viewer has its 4 buffered lines; the next one reports the gap.
 	for i := range 4 {
@@ -153,15 +178,16 @@ func TestHub_slowViewerSkipsWithoutSlowingOthers(t *testing.T) {
 		}
 	}
 	f.push("final")
-	if l := recv(t, slow); l.Text != "final" || l.Skipped != 97 {
-		t.Fatalf("slow viewer got %+v; want 'final' with 97 skipped", l)
+	l := recv(t, slow)
+	if l.Text != "final" || l.Seq != l.Skipped+5 {
+		t.Fatalf("slow viewer got %+v; want 'final' with every line since line 4 counted as skipped", l)
 	}
 }
 
 func TestHub_streamEndClosesViewers(t *testing.T) {
 	f := newFake()
-	h := NewHub(f.source, Options{})
-	s := h.Subscribe("c1", 0)
+	h := NewHub(f, Options{})
+	s := sub(t, h, "c1", 0)
 	f.push("x")
 	recv(t, s)
 	boom := errors.New("container gone")
@@ -179,18 +205,18 @@ func TestHub_streamEndClosesViewers(t *testing.T) {
 	}
 	s.Close() // closing after the end is harmless
 	// A new viewer opens a new engine stream.
-	s2 := h.Subscribe("c1", 0)
+	s2 := sub(t, h, "c1", 0)
 	defer s2.Close()
 	eventually(t, "a second engine stream", func() bool { return f.opened.Load() == 2 })
 }
 
 func TestHub_linger(t *testing.T) {
 	f := newFake()
-	h := NewHub(f.source, Options{Linger: 200 * time.Millisecond})
-	first := h.Subscribe("c1", 0)
+	h := NewHub(f, Options{Linger: 200 * time.Millisecond})
+	first := sub(t, h, "c1", 0)
 	eventually(t, "engine stream to open", func() bool { return f.active.Load() == 1 })
 	first.Close()
-	s := h.Subscribe("c1", 0) // a reload within the linger reuses the stream
+	s := sub(t, h, "c1", 0) // a reload within the linger reuses the stream
 	s.Close()
 	eventually(t, "stream to close after linger", func() bool { return f.active.Load() == 0 })
 	if n := f.opened.Load(); n != 1 {
@@ -200,7 +226,7 @@ func TestHub_linger(t *testing.T) {
 
 func TestHub_concurrentViewers(t *testing.T) {
 	f := newFake()
-	h := NewHub(f.source, Options{Linger: time.Millisecond})
+	h := NewHub(f, Options{Linger: time.Millisecond})
 	stop := make(chan struct{})
 	go func() {
 		for i := 0; ; i++ {
@@ -218,7 +244,11 @@ func TestHub_concurrentViewers(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				s := h.Subscribe("c1", 5)
+				s, err := h.Subscribe(context.Background(), "c1", 5)
+				if err != nil {
+					t.Error(err)
+					return
+				}
 				select {
 				case <-s.C:
 				case <-time.After(time.Millisecond):
@@ -230,4 +260,45 @@ func TestHub_concurrentViewers(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	eventually(t, "all streams closed", func() bool { return f.active.Load() == 0 && h.OpenStreams() == 0 })
+}
+
+func TestHub_historyHonoursTail(t *testing.T) {
+	f := newFake()
+	base := time.Now().Add(-time.Minute)
+	for i := range 5 {
+		f.history = append(f.history, Line{Stream: "stdout", Time: base.Add(time.Duration(i) * time.Second), Text: fmt.Sprint("old ", i)})
+	}
+	h := NewHub(f, Options{})
+	none := sub(t, h, "c1", 0)
+	two := sub(t, h, "c1", 2)
+	defer none.Close()
+	defer two.Close()
+	if l := recv(t, two); l.Text != "old 3" {
+		t.Fatalf("tail 2 starts with %q", l.Text)
+	}
+	if l := recv(t, two); l.Text != "old 4" {
+		t.Fatalf("tail 2 second line %q", l.Text)
+	}
+	// The follow replays the newest history line (same time): not twice.
+	f.lines <- f.history[4]
+	f.push("new")
+	for _, s := range []*Subscription{none, two} {
+		if l := recv(t, s); l.Text != "new" || l.Seq != 6 {
+			t.Fatalf("live line %+v; want 'new' as line 6", l)
+		}
+	}
+}
+
+func TestHub_tailErrorClosesViewer(t *testing.T) {
+	f := newFake()
+	f.tailErr = errors.New("no such container")
+	h := NewHub(f, Options{})
+	s := sub(t, h, "gone", 10)
+	if _, ok := <-s.C; ok {
+		t.Fatal("got a line from a failed stream")
+	}
+	if s.Err() == nil || s.Err().Error() != "no such container" {
+		t.Fatalf("Err = %v", s.Err())
+	}
+	eventually(t, "the failed stream to be forgotten", func() bool { return h.OpenStreams() == 0 })
 }

@@ -31,6 +31,11 @@ import (
 // transfer; the ratios are kaj / docker. Run it with -benchtime=3x.
 func BenchmarkPushPull(b *testing.B) {
 	env := testutil.NewEnv(b)
+	// The test program is built once per process into the temporary
+	// directory: build it before TMPDIR moves.
+	if _, err := testutil.TestAppBinary(); err != nil {
+		b.Fatal(err)
+	}
 	// daemon.WithFileBufferedOpener's files go away only when the garbage
 	// collector finds them; keep them where the benchmark's cleanup looks.
 	b.Setenv("TMPDIR", b.TempDir())

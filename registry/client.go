@@ -80,8 +80,9 @@ type Options struct {
 	// multi-platform index; empty means the engine's platform, or
 	// linux/amd64 without an engine.
 	Platform string
-	// TempDir holds a pushed image's layers while they are uploaded;
-	// empty means os.TempDir().
+	// TempDir holds a pushed image while it is uploaded: its export from
+	// the engine and its compressed layers, about twice its size. Empty
+	// means os.TempDir().
 	TempDir string
 }
 

@@ -50,15 +50,15 @@
 // engine can reach the registry as kaj does: it downloads layers in
 // parallel, unpacks while downloading and skips layers it has. Otherwise,
 // or if the engine's pull fails, kaj downloads the image itself and
-// streams it into the engine's image load, which costs about 15% more
-// time on the benchmark below but obeys kaj's own TLS and plain-HTTP
-// rules, which the engine's pull cannot.
+// streams it into the engine's image load, which takes about a third
+// longer on the benchmark below (the engine unpacks only once it has the
+// whole archive) but obeys kaj's own TLS and plain-HTTP rules, which the
+// engine's pull cannot.
 //
 // Push exports the image from the engine, compresses each layer once at
 // gzip's fastest level, several at a time, and uploads what the registry
-// lacks; the engine's own push compresses at gzip's default level, one
-// core-bound stream per layer, and takes nearly twice as long for an
-// incompressible image. The compression is deterministic, so a layer
+// lacks; the engine's own push compresses at gzip's default level,
+// several times slower per byte, and is slower on the benchmark below. The compression is deterministic, so a layer
 // pushed before is found in its repository by digest. A Client also
 // remembers which repositories of a registry hold which layers (from
 // pushes and resolves) and has the registry mount a layer from a sibling

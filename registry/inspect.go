@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Local describes the engine's image named by ref (a name, name:tag,
@@ -23,6 +24,9 @@ func (c *Client) Local(ctx context.Context, ref string) (*LocalImage, error) {
 		Tags:    slices.Clone(res.RepoTags),
 		Digests: slices.DeleteFunc(slices.Clone(res.RepoDigests), func(d string) bool { return strings.HasPrefix(d, "<none>@") }),
 		Size:    res.Size,
+	}
+	if t, err := time.Parse(time.RFC3339Nano, res.Created); err == nil {
+		img.Created = t.UTC()
 	}
 	return &img, nil
 }

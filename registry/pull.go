@@ -67,6 +67,12 @@ func (c *Client) pull(ctx context.Context, r Reference, progress ProgressFunc, v
 		return nil, err
 	}
 	res := &PullResult{Image: info}
+	done := func() (*PullResult, error) {
+		if err := c.tagPulled(ctx, info); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
 	track := newTracker(progress)
 	has, err := c.engineHas(ctx, info)
 	if err != nil {
@@ -77,13 +83,13 @@ func (c *Client) pull(ctx context.Context, r Reference, progress ProgressFunc, v
 		for i, l := range info.Layers {
 			track.update(i, l.Digest, PhaseExists, l.Size, l.Size)
 		}
-		return res, c.tagPulled(ctx, info)
+		return done()
 	}
 	var engineErr error
 	if viaEngine(ctx, r.Registry) {
 		engineErr = c.pullByEngine(ctx, info, a, track)
 		if engineErr == nil {
-			return res, c.tagPulled(ctx, info)
+			return done()
 		}
 		if ctx.Err() != nil {
 			return nil, engineErr
@@ -96,7 +102,7 @@ func (c *Client) pull(ctx context.Context, r Reference, progress ProgressFunc, v
 		}
 		return nil, err
 	}
-	return res, c.tagPulled(ctx, info)
+	return done()
 }
 
 // engineHas reports whether the engine holds the image: by its ID (the

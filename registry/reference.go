@@ -13,7 +13,7 @@ import (
 
 // DockerHub is the registry host references without one point to, as the
 // docker CLI resolves them.
-const DockerHub = name.DefaultRegistry // "index.docker.io"
+const DockerHub = "index.docker.io"
 
 // Reference is an image reference normalised the way the docker CLI does
 // it: "microblog:1.0.0-prod" is Registry "index.docker.io", Repository

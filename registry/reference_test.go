@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 func TestParseReference(t *testing.T) {
@@ -77,6 +79,12 @@ func TestParseReference_invalid(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tt.says)
 			}
 		})
+	}
+}
+
+func TestDockerHub(t *testing.T) {
+	if DockerHub != name.DefaultRegistry {
+		t.Errorf("DockerHub = %q, go-containerregistry says %q", DockerHub, name.DefaultRegistry)
 	}
 }
 

@@ -332,6 +332,17 @@ func TestClient_TagLocal_ListLocal(t *testing.T) {
 	if got.Size <= 0 || !strings.HasPrefix(got.ID, "sha256:") {
 		t.Errorf("listed %+v", got)
 	}
+
+	one, err := c.Local(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.ID != got.ID || one.Size != got.Size || !one.Created.Equal(got.Created) {
+		t.Errorf("Local(%s) = %+v, ListLocal has %+v", target, one, got)
+	}
+	if _, err := c.Local(ctx, "kaj-registry-missing:"+env.ID); !errors.Is(err, ErrLocalImageNotFound) {
+		t.Errorf("Local of a missing image: %v, want ErrLocalImageNotFound", err)
+	}
 }
 
 // TestPull_engineReportsFailure pulls an image whose layer is not a tar

@@ -63,7 +63,8 @@ type AppSpec struct {
 	// CPUs limits the container to this many CPUs (0.5 is half of one);
 	// zero means no limit.
 	CPUs float64
-	// Labels are added to the container.
+	// Labels are added to the container and, when it is created here,
+	// the network.
 	Labels map[string]string
 }
 

@@ -68,7 +68,8 @@ type DatabaseSpec struct {
 	Password string
 	// Memory limits the container, in bytes; zero means no limit.
 	Memory int64
-	// Labels are added to the container and the volume.
+	// Labels are added to the container, the volume and, when it is
+	// created here, the network.
 	Labels map[string]string
 }
 
@@ -147,8 +148,10 @@ func GeneratePassword() string { return rand.Text() }
 // restarts unless stopped and joins the network under spec.Alias. It may
 // not accept connections yet: see WaitDatabase.
 //
-// A container or volume of those names that kaj did not create for this
-// app is an ErrConflict; a missing image is ErrImageMissing.
+// A container of that name that kaj did not create for this app, or a
+// volume labelled for another app, is an ErrConflict. A volume of that
+// name without kaj's labels is used as it is, to adopt data from before
+// kaj, and kaj never deletes it. A missing image is ErrImageMissing.
 func (d *Docker) EnsureDatabase(ctx context.Context, spec DatabaseSpec) (Container, error) {
 	spec = spec.withDefaults()
 	if err := spec.validate(); err != nil {

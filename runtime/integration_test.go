@@ -80,10 +80,21 @@ func TestDocker_appWithDatabase(t *testing.T) {
 	if err := d.WaitDatabase(ctx, db, runtime.WaitOptions{Timeout: 30 * time.Second, Backoff: quick}); err != nil {
 		t.Fatal(err)
 	}
-	// Ensuring again finds the same container.
+	// Ensuring again finds the same container, and starts it when it
+	// was stopped.
+	if err := d.Stop(ctx, db.ID, time.Second); err != nil {
+		t.Fatal(err)
+	}
 	again, err := d.EnsureDatabase(ctx, dbSpec)
 	if err != nil || again.ID != db.ID {
 		t.Fatalf("second EnsureDatabase = %s, %v; want the same container %s", again.ID, err, db.ID)
+	}
+	if st, err := d.Inspect(ctx, db.ID); err != nil || st.State != "running" {
+		t.Fatalf("after EnsureDatabase of a stopped database: %v, %v", st, err)
+	}
+	db = again
+	if err := d.WaitDatabase(ctx, db, runtime.WaitOptions{Timeout: 30 * time.Second, Backoff: quick}); err != nil {
+		t.Fatal(err)
 	}
 
 	dbEnv, err := runtime.DatabaseEnv(dbSpec, "mysql+pymysql")
@@ -276,7 +287,9 @@ func TestDocker_WaitDatabase_failures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	silent := func(context.Context, string, string) (net.Conn, error) { return nil, errors.New("no route to the test's database") }
+	silent := func(context.Context, string, string) (net.Conn, error) {
+		return nil, errors.New("no route to the test's database")
+	}
 	start := time.Now()
 	err = d.WaitDatabase(ctx, db, runtime.WaitOptions{Timeout: 2 * time.Second, Backoff: quick, Dial: silent})
 	var we *runtime.WaitError

@@ -7,45 +7,8 @@ import (
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/kajhq/kaj/internal/testutil"
 	"github.com/kajhq/kaj/runtime"
 )
-
-// healthcheckImage is the testapp image with a HEALTHCHECK that asks its
-// own /healthz.
-func healthcheckImage(t *testing.T, env *testutil.Env) string {
-	t.Helper()
-	layer, err := testutil.TestAppLayer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := testutil.Image(testutil.ImageConfig{Entrypoint: []string{"/testapp"}, ExposedPorts: []string{"8080/tcp"}, Labels: env.Labels()}, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Config.Healthcheck = &v1.HealthConfig{
-		Test:     []string{"CMD", "/testapp", "check", "http://127.0.0.1:8080/healthz"},
-		Interval: 200 * time.Millisecond,
-		Timeout:  2 * time.Second,
-		Retries:  2,
-	}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "kaj-testapp-healthcheck:" + env.ID
-	if _, err := env.Load(t.Context(), ref, img); err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
 
 // TestDocker_Logs_follow: following delivers stdout and stderr lines as
 // they are written, in order, with the engine's times, and ends cleanly

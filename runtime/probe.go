@@ -14,7 +14,9 @@ import (
 // Backoff is a bounded exponential backoff: the wait before retry n
 // (counting from 0) is Initial·Factorⁿ, at most Max.
 type Backoff struct {
-	// Initial is the first wait; zero means 50ms.
+	// Initial is the first wait; zero means 10ms. Probes are cheap (an
+	// inspect and a connection), and a server that is up a moment after
+	// its start should not wait for a coarse first retry.
 	Initial time.Duration
 	// Max caps every wait; zero means 1s.
 	Max time.Duration
@@ -26,7 +28,7 @@ type Backoff struct {
 func (b Backoff) Delay(n int) time.Duration {
 	d, lim, f := b.Initial, b.Max, b.Factor
 	if d <= 0 {
-		d = 50 * time.Millisecond
+		d = 10 * time.Millisecond
 	}
 	if lim <= 0 {
 		lim = time.Second

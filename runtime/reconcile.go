@@ -26,6 +26,9 @@ type Object struct {
 	App     string
 	Role    Role
 	Release string
+	// Labels are all the object's labels, for callers that share the
+	// engine with another kaj and keep to their own.
+	Labels map[string]string
 }
 
 // Reconcile lists every object labelled kaj.managed and returns those no
@@ -46,7 +49,7 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 	}
 	for _, c := range cs.Items {
 		l := c.Labels
-		o := Object{Kind: KindContainer, ID: c.ID, App: l[LabelApp], Role: Role(l[LabelRole]), Release: l[LabelRelease]}
+		o := Object{Kind: KindContainer, ID: c.ID, App: l[LabelApp], Role: Role(l[LabelRole]), Release: l[LabelRelease], Labels: l}
 		if len(c.Names) > 0 {
 			o.Name = c.Names[0][1:]
 		}
@@ -64,7 +67,7 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 	}
 	for _, n := range ns.Items {
 		if !claimed(n.Labels[LabelApp], "") {
-			out = append(out, Object{Kind: KindNetwork, ID: n.ID, Name: n.Name, App: n.Labels[LabelApp]})
+			out = append(out, Object{Kind: KindNetwork, ID: n.ID, Name: n.Name, App: n.Labels[LabelApp], Labels: n.Labels})
 		}
 	}
 	vs, err := d.cli.VolumeList(ctx, mclient.VolumeListOptions{Filters: f})
@@ -73,7 +76,7 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 	}
 	for _, v := range vs.Items {
 		if !claimed(v.Labels[LabelApp], "") {
-			out = append(out, Object{Kind: KindVolume, ID: v.Name, Name: v.Name, App: v.Labels[LabelApp], Role: Role(v.Labels[LabelRole])})
+			out = append(out, Object{Kind: KindVolume, ID: v.Name, Name: v.Name, App: v.Labels[LabelApp], Role: Role(v.Labels[LabelRole]), Labels: v.Labels})
 		}
 	}
 	return out, nil

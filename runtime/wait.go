@@ -27,7 +27,7 @@ const logLinesOnFailure = 20
 type WaitOptions struct {
 	// Timeout bounds the wait; zero means DefaultDatabaseTimeout.
 	Timeout time.Duration
-	// Backoff spaces the probes; its zero value is 50ms doubling to 1s.
+	// Backoff spaces the probes; its zero value is 10ms doubling to 1s.
 	Backoff Backoff
 	// Dial opens the probe's connection to the database's address on its
 	// app network; nil means a plain net.Dialer.
@@ -43,7 +43,7 @@ type HealthOptions struct {
 	Path string
 	// Timeout bounds the wait; zero means DefaultHealthTimeout.
 	Timeout time.Duration
-	// Backoff spaces the probes; its zero value is 50ms doubling to 1s.
+	// Backoff spaces the probes; its zero value is 10ms doubling to 1s.
 	Backoff Backoff
 }
 

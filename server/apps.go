@@ -281,7 +281,9 @@ func (s *Server) startDeploy(c *fiber.Ctx, app, kind string, rollback uint64) er
 	return jobAnswer(c, j)
 }
 
-func (s *Server) deployApp(c *fiber.Ctx) error { return s.startDeploy(c, c.Params("name"), "deploy", 0) }
+func (s *Server) deployApp(c *fiber.Ctx) error {
+	return s.startDeploy(c, c.Params("name"), "deploy", 0)
+}
 
 type rollbackRequest struct {
 	// Release is the release to return to; zero means the previous good

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -108,8 +110,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if errors.As(err, &rl) && rl.RetryAfter > 0 {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rl.RetryAfter/time.Second)))
 	}
-	if wantsHTML(c) && code == fiber.StatusUnauthorized {
-		return c.Redirect("/login?next=" + c.OriginalURL())
+	if wantsHTML(c) {
+		if code == fiber.StatusUnauthorized {
+			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+		}
+		return s.htmlError(c, code, body)
 	}
 	return c.Status(code).JSON(body)
 }
@@ -127,6 +132,8 @@ func decode(c *fiber.Ctx, v any) error {
 			return badRequest(te.Field, "field %q must be %s, not %s", te.Field, te.Type, te.Value)
 		case errors.As(err, &se):
 			return badRequest("", "malformed JSON at byte %d: %v", se.Offset, err)
+		case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			return badRequest("", "malformed JSON: the body is empty or ends early")
 		default:
 			return badRequest("", "reading the request body: %v", err)
 		}

@@ -111,12 +111,10 @@ func (s *Server) testCredential(c *fiber.Ctx) error {
 		req.Password = cred.Password
 	}
 	if err := s.opts.Registry.TestCredentials(c.UserContext(), req.Host, req.Username, req.Password); err != nil {
-		_, body := classify(err)
-		msg := body.Error
-		if body.Detail != "" {
-			msg = body.Detail
+		if code, _ := classify(err); code >= 500 && code != fiber.StatusBadGateway {
+			return err // kaj's own failure, not the registry's answer
 		}
-		return c.JSON(credentialTest{Error: msg})
+		return c.JSON(credentialTest{Error: err.Error()})
 	}
 	return c.JSON(credentialTest{OK: true})
 }

@@ -79,6 +79,10 @@ type Options struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// the context given to Serve ends.
 	ShutdownTimeout time.Duration
+	// DataDir is kaj's data directory; the login page names the first
+	// admin's password file in it on first start. Empty: the page
+	// describes the file without its full path.
+	DataDir string
 }
 
 // Server serves kaj's HTTP API and dashboard.
@@ -214,10 +218,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 type healthReport struct {
-	Status  string       `json:"status"`
-	Version string       `json:"version"`
-	Store   healthPart   `json:"store"`
-	Engine  engineHealth `json:"engine"`
+	Status  string `json:"status"`
+	Version string `json:"version"`
+	// LogStreams is how many container log streams kaj holds open
+	// against the engine, however many viewers share them.
+	LogStreams int          `json:"log_streams"`
+	Store      healthPart   `json:"store"`
+	Engine     engineHealth `json:"engine"`
 }
 
 type healthPart struct {
@@ -235,7 +242,7 @@ type engineHealth struct {
 // kaj itself can serve, so a dead engine shows up in the body rather than
 // as kaj being down; the store failing is kaj failing (503).
 func (s *Server) healthz(c *fiber.Ctx) error {
-	rep := healthReport{Status: "ok", Version: buildinfo.Version()}
+	rep := healthReport{Status: "ok", Version: buildinfo.Version(), LogStreams: s.opts.Hub.OpenStreams()}
 	if err := s.opts.Store.Ping(); err != nil {
 		rep.Store.Error = err.Error()
 		rep.Status = "unavailable"

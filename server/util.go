@@ -10,8 +10,11 @@ import (
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// wantsHTML is true for a browser navigating to a page rather than a
-// script calling the API.
+// wantsHTML is true for a request to a dashboard page rather than to the
+// API, an asset or the health check. It goes by path alone: browsers do
+// not all send Accept: text/html (a prefetch, a download, a plain curl),
+// and every other path is a page.
 func wantsHTML(c *fiber.Ctx) bool {
-	return !strings.HasPrefix(c.Path(), "/api/") && strings.Contains(c.Get(fiber.HeaderAccept), "text/html")
+	p := c.Path()
+	return !strings.HasPrefix(p, "/api/") && !strings.HasPrefix(p, "/static/") && p != "/healthz"
 }

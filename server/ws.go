@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -43,21 +44,41 @@ func (s *Server) wsOnly(c *fiber.Ctx) error {
 }
 
 // session runs a websocket's reader and keepalive: the returned context
-// ends when the peer goes away or the server shuts down.
+// ends when the peer goes away or the server shuts down. The returned
+// func ends both and waits for them; the handler must call it before it
+// returns, because the connection and its buffers are reused then.
 func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(s.ctx)
-	conn.SetReadDeadline(time.Now().Add(pongWait))
-	conn.SetPongHandler(func(string) error { return conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	// The reader must be gone before the handler returns: the server
+	// reuses the connection's buffers afterwards. Stopping sets the read
+	// deadline to now, and closing keeps the reader from pushing it out
+	// again.
+	var mu sync.Mutex
+	closing := false
+	extend := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if closing {
+			return nil
+		}
+		return conn.SetReadDeadline(time.Now().Add(pongWait))
+	}
+	extend()
+	conn.SetPongHandler(func(string) error { return extend() })
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
+		defer wg.Done()
 		defer cancel()
 		for {
 			if _, _, err := conn.ReadMessage(); err != nil {
 				return
 			}
-			conn.SetReadDeadline(time.Now().Add(pongWait))
+			extend()
 		}
 	}()
 	go func() {
+		defer wg.Done()
 		t := time.NewTicker(pingEvery)
 		defer t.Stop()
 		for {
@@ -72,12 +93,26 @@ func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelF
 			}
 		}
 	}()
-	return ctx, cancel
+	return ctx, func() {
+		cancel()
+		mu.Lock()
+		closing = true
+		conn.SetReadDeadline(time.Now())
+		mu.Unlock()
+		wg.Wait()
+	}
 }
 
 func send(conn *websocket.Conn, m wsMessage) error {
 	conn.SetWriteDeadline(time.Now().Add(writeWait))
 	return conn.WriteJSON(m)
+}
+
+// sendLines writes a lines message, reusing buf for the encoding.
+func sendLines(conn *websocket.Conn, buf *[]byte, container string, lines []logstream.Line) error {
+	*buf = appendLines((*buf)[:0], container, lines)
+	conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return conn.WriteMessage(websocket.TextMessage, *buf)
 }
 
 // pickContainer finds the container of app a log viewer asked for: "app"
@@ -111,9 +146,9 @@ func (s *Server) pickContainer(ctx context.Context, app, which string) (runtime.
 
 func atoiOr(s string) int { n, _ := strconv.Atoi(s); return n }
 
-// wsLogs streams one container's log: ?container=app|db|ID, &tail=N
-// (default 100), &since=RFC3339 or a duration like 10m, &follow=0 for the
-// backlog only.
+// wsLogs streams one container's log: ?container=app|db|ID, &tail=N lines
+// of history first (default 100; 0 none; "all" as many as kept),
+// &since=RFC3339 or a duration like 10m, &follow=0 for the history only.
 func (s *Server) wsLogs(conn *websocket.Conn) {
 	ctx, cancel := s.session(conn)
 	defer cancel()
@@ -126,8 +161,11 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 		send(conn, wsMessage{Type: "error", Error: msg})
 	}
 	tail, err := strconv.Atoi(conn.Query("tail", "100"))
-	if err != nil || tail < 0 {
-		fail(badRequest("tail", "tail must be a number of lines"))
+	if conn.Query("tail") == "all" {
+		tail, err = -1, nil
+	}
+	if err != nil || tail < -1 {
+		fail(badRequest("tail", "tail must be a number of lines, or all"))
 		return
 	}
 	var since time.Time
@@ -146,17 +184,25 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 	}
 	if conn.Query("follow", "1") == "0" {
 		var batch []logstream.Line
-		err := s.opts.Logs.Logs(ctx, c.ID, runtime.LogOptions{Tail: tail, Since: since}, func(l runtime.LogLine) error {
+		var buf []byte
+		n := tail
+		if n < 0 {
+			n = 0 // the runtime's "all"
+		} else if n == 0 {
+			send(conn, wsMessage{Type: "end", Container: c.Name})
+			return
+		}
+		err := s.opts.Logs.Logs(ctx, c.ID, runtime.LogOptions{Tail: n, Since: since}, func(l runtime.LogLine) error {
 			batch = append(batch, logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
 			if len(batch) == maxBatch {
-				err := send(conn, wsMessage{Type: "lines", Container: c.Name, Lines: batch})
+				err := sendLines(conn, &buf, c.Name, batch)
 				batch = batch[:0]
 				return err
 			}
 			return nil
 		})
 		if err == nil && len(batch) > 0 {
-			err = send(conn, wsMessage{Type: "lines", Container: c.Name, Lines: batch})
+			err = sendLines(conn, &buf, c.Name, batch)
 		}
 		if err != nil {
 			fail(err)
@@ -165,12 +211,13 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 		send(conn, wsMessage{Type: "end", Container: c.Name})
 		return
 	}
-	if tail == 0 {
-		tail = -1 // all the backlog holds
+	sub, err := s.opts.Hub.Subscribe(ctx, c.ID, tail)
+	if err != nil {
+		return // the viewer left while the history loaded
 	}
-	sub := s.opts.Hub.Subscribe(c.ID, tail)
 	defer sub.Close()
 	batch := make([]logstream.Line, 0, maxBatch)
+	var buf []byte
 	for {
 		select {
 		case <-ctx.Done():
@@ -203,7 +250,7 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 					break drain
 				}
 			}
-			if err := send(conn, wsMessage{Type: "lines", Container: c.Name, Lines: batch}); err != nil {
+			if err := sendLines(conn, &buf, c.Name, batch); err != nil {
 				return
 			}
 		}

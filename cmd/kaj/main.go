@@ -5,6 +5,7 @@
 //	kaj [serve] [--config FILE] [--listen ADDR] [--data DIR]
 //	kaj version
 //	kaj lint [--format tty|json|sarif] [--ignore CODE] FILE|-
+//	kaj healthcheck [--url URL]
 package main
 
 import (
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return nil
 	case "lint":
 		return lintCommand(ctx, args, stdin, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCommand(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -61,10 +64,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 const usage = `kaj deploys web apps and their databases on a Docker host.
 
 Commands:
-  serve     run the API and dashboard (the default)
-  version   print the version
-  lint      check a Dockerfile (hadolint-compatible rules)
-  help      this text
+  serve        run the API and dashboard (the default)
+  version      print the version
+  lint         check a Dockerfile (hadolint-compatible rules)
+  healthcheck  exit 0 when the kaj serving here is healthy
+  help         this text
 
 Run 'kaj serve --help' or 'kaj lint --help' for their flags.
 `

@@ -231,8 +231,10 @@ type logViewer struct {
 	}
 }
 
+// newViewer follows app's log from the oldest line kaj keeps, so lines
+// written while the viewer connects are not missed.
 func newViewer(t *testing.T, c *kajtest.Client, app string) *logViewer {
-	return &logViewer{conn: c.Dial("/api/v1/apps/" + app + "/logs?tail=0&container=app")}
+	return &logViewer{conn: c.Dial("/api/v1/apps/" + app + "/logs?tail=all&container=app")}
 }
 
 // collect reads until it has seen want lines starting with prefix, in

@@ -112,6 +112,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if err != nil {
 		return nil, err
 	}
+	labels := map[string]string{}
+	for k, v := range cfg.Deploy.Labels {
+		labels[k] = v
+	}
+	for k, v := range opts.Labels {
+		labels[k] = v
+	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
 		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
 		PublishIP:       netip.MustParseAddr(cfg.Deploy.PublishAddress),
@@ -119,7 +126,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		HealthTimeout:   cfg.Deploy.HealthTimeout.D(),
 		StopTimeout:     cfg.Deploy.StopTimeout.D(),
 		KeepReleases:    cfg.Deploy.KeepReleases,
-		Labels:          opts.Labels,
+		Labels:          labels,
 		Backoff:         opts.Backoff,
 		Logger:          log,
 	})
@@ -183,14 +190,25 @@ func storeCredentials(st *store.Store) registry.Credentials {
 	}
 }
 
-// LogSource follows a container's log through the engine for the hub.
-func LogSource(d *runtime.Docker) logstream.Source {
-	return func(ctx context.Context, id string, tail int, emit func(logstream.Line)) error {
-		return d.Logs(ctx, id, runtime.LogOptions{Tail: tail, Follow: true}, func(l runtime.LogLine) error {
-			emit(logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
-			return nil
-		})
-	}
+// LogSource reads containers' logs through the engine for the hub.
+func LogSource(d *runtime.Docker) logstream.Source { return engineLogs{d} }
+
+type engineLogs struct{ d *runtime.Docker }
+
+func (e engineLogs) Tail(ctx context.Context, id string, n int) ([]logstream.Line, error) {
+	var out []logstream.Line
+	err := e.d.Logs(ctx, id, runtime.LogOptions{Tail: n}, func(l runtime.LogLine) error {
+		out = append(out, logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
+		return nil
+	})
+	return out, err
+}
+
+func (e engineLogs) Follow(ctx context.Context, id string, since time.Time, emit func(logstream.Line)) error {
+	return e.d.Logs(ctx, id, runtime.LogOptions{Since: since, Follow: true}, func(l runtime.LogLine) error {
+		emit(logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
+		return nil
+	})
 }
 
 // firstAdmin creates the first user on a fresh data directory and leaves

@@ -24,8 +24,8 @@ func TestEnv_cleanup(t *testing.T) {
 		ctx := e.Context()
 		port, _ := network.ParsePort("8080/tcp")
 		res, err := e.Client.ContainerCreate(ctx, mclient.ContainerCreateOptions{
-			Name:   e.Name(t.Name()),
-			Config: &container.Config{Image: ref, Labels: e.Labels(), ExposedPorts: network.PortSet{port: {}}},
+			Name:       e.Name(t.Name()),
+			Config:     &container.Config{Image: ref, Labels: e.Labels(), ExposedPorts: network.PortSet{port: {}}},
 			HostConfig: &container.HostConfig{PortBindings: network.PortMap{port: []network.PortBinding{{HostIP: netipLoopback()}}}},
 		})
 		if err != nil {

@@ -1,0 +1,365 @@
+package dashboard
+
+import (
+	"bytes"
+	"flag"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kajhq/kaj/catalog"
+	"github.com/kajhq/kaj/dockerfile"
+	"github.com/kajhq/kaj/store"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+var now = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
+
+func newRenderer(t testing.TB) *Renderer {
+	t.Helper()
+	r, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.now = func() time.Time { return now }
+	return r
+}
+
+func ago(d time.Duration) time.Time { return now.Add(-d) }
+
+func ptr[T any](v T) *T { return &v }
+
+// sampleApps are three apps in three states: running with a database,
+// crash-looping, and never deployed.
+func sampleApps() []AppRow {
+	blog := store.App{
+		Name: "blog", Image: "microblog:1.0.0-prod", Port: 5000, HealthPath: "/healthz", Template: "microblog-mysql",
+		Env:      []store.EnvVar{{Name: "LOG_TO_STDOUT", Value: "1"}, {Name: "SECRET_KEY", Secret: true}},
+		Database: &store.Database{Kind: "mysql", Image: "mysql:8.4", Alias: "dbserver", Name: "microblog", User: "microblog", Volume: "blog-data"},
+	}
+	blogRels := []store.Release{
+		{App: "blog", Number: 2, Image: blog.Image, Digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Status: store.ReleaseLive, CreatedBy: "admin", StartedAt: ago(3 * time.Hour), FinishedAt: ptr(ago(3*time.Hour - 14*time.Second))},
+		{App: "blog", Number: 1, Image: blog.Image, Digest: "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", Status: store.ReleaseSuperseded, CreatedBy: "admin", StartedAt: ago(50 * time.Hour)},
+	}
+	blogCs := []Container{
+		{ID: strings.Repeat("a1", 32), Name: "blog-app-2", Role: "app", Release: "2", State: "running", Status: "running", HostPort: "127.0.0.1:32768"},
+		{ID: strings.Repeat("b2", 32), Name: "blog-db", Role: "db", State: "running", Status: "running"},
+	}
+	api := store.App{Name: "api", Image: "registry.example.com/team/api:2.1", Port: 8080}
+	apiRels := []store.Release{{App: "api", Number: 7, Image: api.Image, Status: store.ReleaseLive, CreatedBy: "ci", StartedAt: ago(20 * time.Minute)}}
+	apiCs := []Container{{ID: strings.Repeat("c3", 32), Name: "api-app-7", Role: "app", Release: "7", State: "restarting", Restarts: 4, ExitCode: 3, Status: "restarting (4 restarts, last exit code 3)"}}
+	fresh := store.App{Name: "fresh", Image: "nginx:1.27", Port: 80}
+	return []AppRow{
+		NewAppRow(blog, blogCs, blogRels, false, true),
+		NewAppRow(api, apiCs, apiRels, false, true),
+		NewAppRow(fresh, nil, nil, false, true),
+	}
+}
+
+func base(nav string) Base {
+	return Base{User: "admin", CSRF: "csrf-token-value", Nav: nav, Version: "1.2.3"}
+}
+
+// samplePages is one of every page with data that exercises its
+// branches.
+func samplePages() map[string]any {
+	apps := sampleApps()
+	cat, _ := catalog.Default()
+	return map[string]any{
+		"login":      LoginPage{Next: "/apps/blog", FirstStart: true, PasswordFile: "/var/lib/kaj/initial-admin-password"},
+		"apps":       AppsPage{Base: base("apps"), Apps: apps},
+		"app":        AppPage{Base: base("apps"), App: store.App{Name: "blog", Image: "microblog:1.0.0-prod", Port: 5000, Env: []store.EnvVar{{Name: "A", Value: "1"}, {Name: "S", Secret: true}}, Database: apps[0].Database}, Row: apps[0], Releases: []store.Release{*apps[0].Live}, Job: "job123"},
+		"new":        NewAppPage{Base: base("apps"), Templates: cat.List(), DatabaseKinds: store.DatabaseKinds},
+		"images":     ImagesPage{Base: base("images"), Images: []Image{{ID: "sha256:" + strings.Repeat("9", 64), Tags: []string{"microblog:1.0.0-prod"}, Size: 23 << 20, Created: ago(time.Hour)}}, Hosts: []string{"registry.example.com"}},
+		"registries": RegistriesPage{Base: base("registries"), Credentials: []store.Credential{{Host: "registry.example.com", Username: "deploy", UpdatedAt: ago(48 * time.Hour)}}},
+		"lint":       LintPage{Base: base("lint"), Examples: []Example{{ID: "microblog-mysql", Title: "Microblog", Dockerfile: "FROM scratch\n"}}, Rules: dockerfile.Rules(), Threshold: "style"},
+		"tokens":     TokensPage{Base: base("tokens"), Tokens: []store.Token{{ID: "abc123", Name: "ci", User: "admin", CreatedAt: ago(time.Hour)}}},
+		"users":      UsersPage{Base: base("users"), Users: []User{{Name: "admin", Role: "admin", CreatedAt: ago(time.Hour), Me: true}}, MinLen: 12},
+		"events":     EventsPage{Base: base("events"), Events: []store.Event{{Seq: 3, Time: ago(time.Minute), Actor: "admin", Action: "deploy.start", Target: "blog"}}},
+		"account":    AccountPage{Base: base("account"), MinLen: 12, Error: "The current password is wrong", Field: "current"},
+		"error":      ErrorPage{Code: 404, Message: "Not found", Detail: "There is no page at /nope."},
+	}
+}
+
+func TestRenderer_everyPage(t *testing.T) {
+	r := newRenderer(t)
+	pages := samplePages()
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".html")
+		if strings.HasPrefix(name, "_") {
+			continue
+		}
+		if _, ok := pages[name]; !ok {
+			t.Errorf("page %s has no sample data in this test", name)
+		}
+	}
+	for name, data := range pages {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := r.Render(&buf, name, data); err != nil {
+				t.Fatal(err)
+			}
+			out := buf.String()
+			if !strings.HasPrefix(out, "<!doctype html>") || !strings.Contains(out, "</html>") {
+				t.Fatalf("not a whole page:\n%s", out)
+			}
+			if strings.Contains(out, "<no value>") || strings.Contains(out, "ZgotmplZ") {
+				t.Fatalf("template output has a missing or unsafe value:\n%s", out)
+			}
+			loggedIn := name != "login" && name != "error"
+			if loggedIn != strings.Contains(out, `<meta name="csrf-token" content="csrf-token-value">`) {
+				t.Errorf("CSRF meta tag present: %v; want %v", !loggedIn, loggedIn)
+			}
+			if loggedIn != strings.Contains(out, `class="sidebar"`) {
+				t.Errorf("navigation present: %v; want %v", !loggedIn, loggedIn)
+			}
+		})
+	}
+}
+
+func TestRenderer_login(t *testing.T) {
+	r := newRenderer(t)
+	var buf bytes.Buffer
+	if err := r.Render(&buf, "login", samplePages()["login"]); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		`action="/login"`, `name="next" value="/apps/blog"`, "initial-admin-password",
+		"cat /var/lib/kaj/initial-admin-password", `<label for="password">`, "First start",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("login page lacks %q", want)
+		}
+	}
+	if strings.Contains(out, `class="sidebar"`) {
+		t.Error("login page shows the navigation")
+	}
+}
+
+func TestRenderer_appsGolden(t *testing.T) {
+	r := newRenderer(t)
+	var buf bytes.Buffer
+	if err := r.RenderFragment(&buf, "apps", "list", samplePages()["apps"]); err != nil {
+		t.Fatal(err)
+	}
+	out := strings.ReplaceAll(buf.String(), r.Version(), "VERSION")
+	golden := filepath.Join("testdata", "apps-list.golden.html")
+	if *update {
+		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update once to create it)", err)
+	}
+	if out != string(want) {
+		t.Errorf("apps list differs from %s; if the change is intended, run go test ./dashboard/ -run Golden -update\ngot:\n%s", golden, out)
+	}
+}
+
+func TestRenderer_fragments(t *testing.T) {
+	r := newRenderer(t)
+	pages := samplePages()
+	for _, tc := range []struct{ page, part, want string }{
+		{"apps", "list", `data-key="blog"`},
+		{"apps", "count", "3 apps on this host"},
+		{"app", "head", `id="deploy-btn"`},
+		{"app", "overview", "blog-app-2"},
+		{"app", "releases", "#2"},
+		{"tokens", "list", "abc123"},
+		{"users", "list", "admin"},
+	} {
+		if !r.HasFragment(tc.page, tc.part) {
+			t.Errorf("%s has no fragment %s", tc.page, tc.part)
+			continue
+		}
+		var buf bytes.Buffer
+		if err := r.RenderFragment(&buf, tc.page, tc.part, pages[tc.page]); err != nil {
+			t.Errorf("%s/%s: %v", tc.page, tc.part, err)
+			continue
+		}
+		if strings.Contains(buf.String(), "<html") {
+			t.Errorf("%s/%s renders a whole page", tc.page, tc.part)
+		}
+		if !strings.Contains(buf.String(), tc.want) {
+			t.Errorf("%s/%s lacks %q:\n%s", tc.page, tc.part, tc.want, buf.String())
+		}
+	}
+	if r.HasFragment("apps", "nope") || r.HasFragment("nope", "list") {
+		t.Error("HasFragment invents fragments")
+	}
+}
+
+func TestRenderer_escapes(t *testing.T) {
+	r := newRenderer(t)
+	evil := `<script>alert(1)</script>`
+	page := AppsPage{Base: base("apps"), Apps: []AppRow{NewAppRow(store.App{Name: "x", Image: evil}, nil, nil, false, true)}}
+	var buf bytes.Buffer
+	if err := r.Render(&buf, "apps", page); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), evil) {
+		t.Fatal("an image name went into the page unescaped")
+	}
+}
+
+// TestAssets checks that every asset a template or a script names exists,
+// so a typo shows here and not as a 404 in a browser.
+func TestAssets(t *testing.T) {
+	r := newRenderer(t)
+	tmplRef := regexp.MustCompile(`asset "([^"]+)"`)
+	importRef := regexp.MustCompile(`(?m)^import .* from "\./([^"]+)";`)
+	files, _ := fs.Glob(templateFS, "templates/*.html")
+	for _, f := range files {
+		b, _ := templateFS.ReadFile(f)
+		for _, m := range tmplRef.FindAllSubmatch(b, -1) {
+			if _, ok := r.Asset(string(m[1])); !ok {
+				t.Errorf("%s names asset %s, which does not exist", f, m[1])
+			}
+		}
+	}
+	scripts, _ := fs.Glob(staticFS, "static/js/*.js")
+	for _, f := range scripts {
+		b, _ := staticFS.ReadFile(f)
+		for _, m := range importRef.FindAllSubmatch(b, -1) {
+			if _, ok := r.Asset("js/" + string(m[1])); !ok {
+				t.Errorf("%s imports %s, which does not exist", f, m[1])
+			}
+		}
+	}
+	a, ok := r.Asset("css/app.css")
+	if !ok || !strings.HasPrefix(a.ContentType, "text/css") || a.Gzip == nil || a.ETag == "" {
+		t.Fatalf("css/app.css: %+v", a)
+	}
+	if len(r.Version()) != 12 || r.AssetURL("x.js") != "/static/"+r.Version()+"/x.js" {
+		t.Fatalf("version %q, URL %q", r.Version(), r.AssetURL("x.js"))
+	}
+}
+
+func TestNewAppRow(t *testing.T) {
+	running := Container{Role: "app", Release: "3", State: "running", Status: "running", HostPort: "127.0.0.1:4000"}
+	db := Container{Role: "db", State: "running", Status: "running"}
+	withDB := store.App{Name: "a", Database: &store.Database{Kind: "mysql"}}
+	failed := []store.Release{{Number: 1, Status: store.ReleaseFailed, Error: "health check timed out"}}
+	for _, tc := range []struct {
+		name        string
+		app         store.App
+		cs          []Container
+		rels        []store.Release
+		busy, engOK bool
+		state, db   string
+		url         string
+	}{
+		{"running with database", withDB, []Container{running, db}, nil, false, true, StateRunning, StateRunning, "http://127.0.0.1:4000"},
+		{"newest app container wins", store.App{Name: "a"}, []Container{{Role: "app", Release: "2", State: "exited"}, {Role: "app", Release: "10", State: "running", Health: "healthy"}}, nil, false, true, StateHealthy, "", ""},
+		{"unhealthy", store.App{Name: "a"}, []Container{{Role: "app", State: "running", Health: "unhealthy"}}, nil, false, true, StateUnhealthy, "", ""},
+		{"restarting", store.App{Name: "a"}, []Container{{Role: "app", State: "restarting"}}, nil, false, true, StateRestarting, "", ""},
+		{"stopped", withDB, []Container{{Role: "app", State: "exited"}, {Role: "db", State: "exited"}}, nil, false, true, StateStopped, StateStopped, ""},
+		{"database missing", withDB, []Container{running}, nil, false, true, StateRunning, StateMissing, "http://127.0.0.1:4000"},
+		{"first deploy failed", store.App{Name: "a"}, nil, failed, false, true, StateFailed, "", ""},
+		{"never deployed", store.App{Name: "a"}, nil, nil, false, true, StateNew, "", ""},
+		{"containers gone", store.App{Name: "a"}, nil, []store.Release{{Number: 2, Status: store.ReleaseLive}}, false, true, StateMissing, "", ""},
+		{"deploying", store.App{Name: "a"}, []Container{running}, nil, true, true, StateDeploying, "", "http://127.0.0.1:4000"},
+		{"engine down", withDB, nil, nil, false, false, StateUnknown, StateUnknown, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := NewAppRow(tc.app, tc.cs, tc.rels, tc.busy, tc.engOK)
+			if r.State != tc.state || r.DBState != tc.db {
+				t.Errorf("state %q db %q; want %q %q", r.State, r.DBState, tc.state, tc.db)
+			}
+			if tc.state != StateDeploying && r.URL != tc.url {
+				t.Errorf("URL %q; want %q", r.URL, tc.url)
+			}
+			if r.StateText == "" {
+				t.Error("no state text")
+			}
+		})
+	}
+}
+
+func TestNewAppRow_releases(t *testing.T) {
+	rels := []store.Release{{Number: 3, Status: store.ReleaseFailed}, {Number: 2, Status: store.ReleaseLive}, {Number: 1, Status: store.ReleaseSuperseded}}
+	r := NewAppRow(store.App{Name: "a"}, nil, rels, false, true)
+	if r.Last == nil || r.Last.Number != 3 || r.Live == nil || r.Live.Number != 2 {
+		t.Fatalf("last %+v live %+v", r.Last, r.Live)
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{Ago(now, time.Time{}), "never"},
+		{Ago(now, ago(10*time.Second)), "just now"},
+		{Ago(now, ago(5*time.Minute)), "5 min ago"},
+		{Ago(now, ago(3*time.Hour)), "3 h ago"},
+		{Ago(now, ago(49*time.Hour)), "2 days ago"},
+		{Ago(now, ago(24*time.Hour)), "1 day ago"},
+		{Ago(now, time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)), "2 Jan 2025"},
+		{Ago(now, now.Add(time.Minute)), "just now"},
+		{Bytes(512), "512 B"},
+		{Bytes(1536), "1.5 KiB"},
+		{Bytes(23 << 20), "23.0 MiB"},
+		{ShortDigest("sha256:0123456789abcdef0123"), "0123456789ab"},
+		{ShortDigest("latest"), "latest"},
+		{Took(now, nil), ""},
+		{Took(now, ptr(now.Add(250*time.Millisecond))), "250 ms"},
+		{Took(now, ptr(now.Add(14500*time.Millisecond))), "14.5 s"},
+		{Took(now, ptr(now.Add(125*time.Second))), "2m 05s"},
+		{Plural(1, "app"), "1 app"},
+		{Plural(0, "app"), "0 apps"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
+
+func TestBadgeClass(t *testing.T) {
+	for state, want := range map[string]string{
+		StateRunning: "ok", StateHealthy: "ok", store.ReleaseLive: "ok",
+		StateDeploying: "warn", StateRestarting: "warn", StateStarting: "warn",
+		StateUnhealthy: "bad", StateFailed: "bad", StateMissing: "bad",
+		StateStopped: "off", StateNew: "off", StateUnknown: "off", store.ReleaseSuperseded: "off",
+	} {
+		if got := BadgeClass(state); got != want {
+			t.Errorf("BadgeClass(%q) = %q; want %q", state, got, want)
+		}
+	}
+}
+
+// TestImports pins the package's place in the tree: it renders data the
+// server gathers, so it speaks neither HTTP nor to the engine.
+func TestImports(t *testing.T) {
+	allowed := map[string]bool{
+		"github.com/kajhq/kaj/store": true, "github.com/kajhq/kaj/catalog": true, "github.com/kajhq/kaj/dockerfile": true,
+	}
+	files, _ := filepath.Glob("*.go")
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p := strings.Trim(imp.Path.Value, `"`)
+			if strings.Contains(p, ".") && !allowed[p] {
+				t.Errorf("%s imports %s; the dashboard uses only the standard library and kaj's data packages", f, p)
+			}
+			if p == "net/http" {
+				t.Errorf("%s imports net/http; serving is the server's job", f)
+			}
+		}
+	}
+}

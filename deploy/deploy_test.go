@@ -1,0 +1,323 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kajhq/kaj/jobs"
+	"github.com/kajhq/kaj/registry"
+	"github.com/kajhq/kaj/runtime"
+	"github.com/kajhq/kaj/store"
+)
+
+// fakeRuntime keeps containers in a map; health answers come from
+// healthy, by image.
+type fakeRuntime struct {
+	mu         sync.Mutex
+	containers map[string]runtime.Status
+	removed    []string
+	healthy    func(image string) error
+	started    chan struct{} // closed-over signal: a StartApp happened
+	block      chan struct{} // when set, WaitHealthy waits on it
+	orphans    []runtime.Object
+	n          int
+}
+
+func newFakeRuntime() *fakeRuntime {
+	return &fakeRuntime{containers: map[string]runtime.Status{}, healthy: func(string) error { return nil }}
+}
+
+func (f *fakeRuntime) EnsureNetwork(ctx context.Context, app string, labels map[string]string) (string, error) {
+	return "kaj-" + app, nil
+}
+func (f *fakeRuntime) EnsureDatabase(ctx context.Context, spec runtime.DatabaseSpec) (runtime.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := runtime.Container{ID: "db-" + spec.App, Name: "kaj-" + spec.App + "-db", App: spec.App, Role: runtime.RoleDB}
+	f.containers[c.ID] = runtime.Status{Container: c, State: "running"}
+	return c, nil
+}
+func (f *fakeRuntime) WaitDatabase(ctx context.Context, db runtime.Container, opts runtime.WaitOptions) error {
+	return nil
+}
+func (f *fakeRuntime) StartApp(ctx context.Context, spec runtime.AppSpec) (runtime.Container, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	c := runtime.Container{ID: spec.App + "-r" + spec.Release, Name: "kaj-" + spec.App + "-r" + spec.Release, App: spec.App, Role: runtime.RoleApp, Release: spec.Release, Image: spec.Image}
+	f.containers[c.ID] = runtime.Status{Container: c, State: "running"}
+	if f.started != nil {
+		close(f.started)
+		f.started = nil
+	}
+	return c, nil
+}
+func (f *fakeRuntime) WaitHealthy(ctx context.Context, c runtime.Container, opts runtime.HealthOptions) error {
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := f.healthy(c.Image); err != nil {
+		return &runtime.WaitError{Name: c.Name, Reason: err.Error(), Logs: []string{"boom line"}, Err: err}
+	}
+	return nil
+}
+func (f *fakeRuntime) Start(ctx context.Context, id string) error                        { return nil }
+func (f *fakeRuntime) Stop(ctx context.Context, id string, grace time.Duration) error    { return nil }
+func (f *fakeRuntime) Restart(ctx context.Context, id string, grace time.Duration) error { return nil }
+func (f *fakeRuntime) Remove(ctx context.Context, id string, deleteData bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.containers, id)
+	f.removed = append(f.removed, id)
+	return nil
+}
+func (f *fakeRuntime) RemoveApp(ctx context.Context, app string, deleteData bool) error { return nil }
+func (f *fakeRuntime) List(ctx context.Context, app string) ([]runtime.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []runtime.Status
+	for _, s := range f.containers {
+		if app == "" || s.App == app {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+func (f *fakeRuntime) Reconcile(ctx context.Context, known func(app, release string) bool) ([]runtime.Object, error) {
+	var out []runtime.Object
+	for _, o := range f.orphans {
+		if !known(o.App, o.Release) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+func (f *fakeRuntime) RemoveObject(ctx context.Context, o runtime.Object) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, o.ID)
+	return nil
+}
+
+type fakeImages struct{}
+
+func (fakeImages) Local(ctx context.Context, ref string) (*registry.LocalImage, error) {
+	if strings.HasPrefix(ref, "missing") {
+		return nil, &registry.Error{Kind: registry.ErrLocalImageNotFound}
+	}
+	if strings.HasPrefix(ref, "sha256:") { // an image ID names itself
+		return &registry.LocalImage{ID: ref}, nil
+	}
+	return &registry.LocalImage{ID: "sha256:" + ref}, nil
+}
+func (fakeImages) Pull(ctx context.Context, ref string, progress registry.ProgressFunc) (*registry.PullResult, error) {
+	return nil, &registry.Error{Kind: registry.ErrUnknownRepository, Registry: "example"}
+}
+
+func setup(t *testing.T) (*Deployer, *fakeRuntime, *store.Store) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "kaj.db"), store.Options{Key: bytes.Repeat([]byte{3}, store.KeySize)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rt := newFakeRuntime()
+	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"kaj.instance": "a"}})
+	_, err = st.CreateApp(store.App{
+		Name: "blog", Image: "good:1", Port: 5000,
+		Env:      []store.EnvVar{{Name: "SECRET_KEY", Value: "s3cret", Secret: true}},
+		Database: &store.Database{Kind: "mysql", Image: "mysql:8", Alias: "dbserver", Name: "blog", User: "blog", Volume: "blog-data", Password: "pw"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, rt, st
+}
+
+func setImage(t *testing.T, st *store.Store, image string) {
+	t.Helper()
+	a, _ := st.App("blog")
+	a.Image = image
+	if _, err := st.UpdateApp(a); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDeploy_failureKeepsPrevious(t *testing.T) {
+	d, rt, st := setup(t)
+	rt.healthy = func(img string) error {
+		if strings.Contains(img, "bad") {
+			return errors.New("health check answered 500")
+		}
+		return nil
+	}
+	r1, err := d.Deploy(context.Background(), "blog", "ann", nil)
+	if err != nil || r1.Status != store.ReleaseLive {
+		t.Fatalf("first deploy: %+v %v", r1, err)
+	}
+	setImage(t, st, "bad:2")
+	var events []jobs.Event
+	r2, err := d.Deploy(context.Background(), "blog", "ann", func(e jobs.Event) { events = append(events, e) })
+	if err == nil || r2.Status != store.ReleaseFailed || !strings.Contains(r2.Error, "500") {
+		t.Fatalf("bad deploy: %+v %v", r2, err)
+	}
+	if _, ok := rt.containers["blog-r1"]; !ok {
+		t.Fatal("the live container was removed by a failed deploy")
+	}
+	if _, ok := rt.containers["blog-r2"]; ok {
+		t.Fatal("the failed attempt's container was left behind")
+	}
+	var sawLog bool
+	for _, e := range events {
+		sawLog = sawLog || e.Type == jobs.TypeLog && len(e.Lines) == 1
+	}
+	if !sawLog {
+		t.Fatalf("no log tail in %+v", events)
+	}
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Status != store.ReleaseFailed || rels[1].Status != store.ReleaseLive {
+		t.Fatalf("releases %+v", rels)
+	}
+	last := rels[0].Steps[len(rels[0].Steps)-1]
+	if last.Name != StepHealth || last.Status != jobs.StatusFailed {
+		t.Fatalf("last step %+v", last)
+	}
+}
+
+func TestDeploy_switchRemovesPrevious(t *testing.T) {
+	d, rt, st := setup(t)
+	d.Deploy(context.Background(), "blog", "ann", nil)
+	setImage(t, st, "good:2")
+	r, err := d.Deploy(context.Background(), "blog", "ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rt.containers["blog-r1"]; ok {
+		t.Fatal("the previous release's container is still there")
+	}
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Number != r.Number || rels[0].Status != store.ReleaseLive || rels[1].Status != store.ReleaseSuperseded {
+		t.Fatalf("releases %+v", rels)
+	}
+}
+
+func TestDeploy_oneAtATime(t *testing.T) {
+	d, rt, _ := setup(t)
+	rt.block = make(chan struct{})
+	started := make(chan struct{})
+	rt.started = started
+	done := make(chan error)
+	go func() { _, err := d.Deploy(context.Background(), "blog", "ann", nil); done <- err }()
+	<-started
+	if _, err := d.Deploy(context.Background(), "blog", "bob", nil); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second deploy err = %v; want ErrBusy", err)
+	}
+	if err := d.Stop(context.Background(), "blog", "bob"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("stop during deploy err = %v; want ErrBusy", err)
+	}
+	close(rt.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if d.Busy("blog") {
+		t.Fatal("still busy after the deploy")
+	}
+}
+
+func TestDeploy_canceledCleansUp(t *testing.T) {
+	d, rt, st := setup(t)
+	rt.block = make(chan struct{})
+	started := make(chan struct{})
+	rt.started = started
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { _, err := d.Deploy(ctx, "blog", "ann", nil); done <- err }()
+	<-started
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if len(rt.containers) != 1 { // the database
+		t.Fatalf("containers after cancel: %v", rt.containers)
+	}
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Status != store.ReleaseFailed {
+		t.Fatalf("canceled release: %+v", rels[0])
+	}
+}
+
+func TestDeploy_imageErrors(t *testing.T) {
+	d, _, st := setup(t)
+	setImage(t, st, "missing:1")
+	r, err := d.Deploy(context.Background(), "blog", "ann", nil)
+	if !errors.Is(err, registry.ErrUnknownRepository) || r.Status != store.ReleaseFailed || r.Steps[0].Name != StepImage {
+		t.Fatalf("deploy of a missing image: %+v %v", r, err)
+	}
+}
+
+func TestRollback(t *testing.T) {
+	d, _, st := setup(t)
+	if _, err := d.Rollback(context.Background(), "blog", 0, "ann", nil); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("rollback with no history: %v", err)
+	}
+	d.Deploy(context.Background(), "blog", "ann", nil) // 1: good:1
+	setImage(t, st, "good:2")
+	a, _ := st.App("blog")
+	a.Env = []store.EnvVar{{Name: "SECRET_KEY", Value: "rotated", Secret: true}}
+	st.UpdateApp(a)
+	d.Deploy(context.Background(), "blog", "ann", nil) // 2: good:2
+	r, err := d.Rollback(context.Background(), "blog", 0, "ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Rollback != 1 || r.Digest != "sha256:good:1" || r.Status != store.ReleaseLive {
+		t.Fatalf("rollback release %+v", r)
+	}
+	var env map[string]string
+	st.View(func(tx *store.Tx) (err error) { env, err = tx.RevealRelease("blog", r.Number); return err })
+	if env["SECRET_KEY"] != "s3cret" {
+		t.Fatalf("rollback env secret = %q; want release 1's", env["SECRET_KEY"])
+	}
+}
+
+func TestReconcile(t *testing.T) {
+	d, rt, st := setup(t)
+	d.Deploy(context.Background(), "blog", "ann", nil)
+	if _, err := st.CreateRelease(store.Release{App: "blog"}); err != nil { // a deploy a crash cut short
+		t.Fatal(err)
+	}
+	mine := map[string]string{"kaj.instance": "a"}
+	rt.orphans = []runtime.Object{
+		{Kind: runtime.KindContainer, ID: "blog-r2", App: "blog", Release: "2", Labels: mine},
+		{Kind: runtime.KindContainer, ID: "blog-r1", App: "blog", Release: "1", Labels: mine},
+		{Kind: runtime.KindContainer, ID: "gone-r1", App: "gone", Release: "1", Labels: mine},
+		{Kind: runtime.KindVolume, ID: "gone-data", App: "gone", Labels: mine},
+		{Kind: runtime.KindContainer, ID: "other-kaj", App: "x", Release: "1", Labels: map[string]string{"kaj.instance": "b"}},
+	}
+	removed, err := d.Reconcile(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range removed {
+		ids = append(ids, o.ID)
+	}
+	if strings.Join(ids, ",") != "blog-r2,gone-r1" {
+		t.Fatalf("removed %v; want the interrupted release's and the unknown app's containers only", ids)
+	}
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Status != store.ReleaseInterrupted {
+		t.Fatalf("pending release is %s", rels[0].Status)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package microblog
+
+const raceEnabled = false
