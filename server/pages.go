@@ -59,23 +59,23 @@ func (s *Server) pages() {
 		return
 	}
 	p := &site{s: s, d: d}
-	auth := s.requireAuth
+	authed := s.requireAuth
 	s.app.Get("/static/:version/*", p.static)
 	s.app.Get("/login", p.loginForm)
 	s.app.Post("/login", loginLimiter(), p.login)
-	s.app.Post("/logout", auth, p.logout)
+	s.app.Post("/logout", authed, p.logout)
 
-	s.app.Get("/", auth, p.apps)
-	s.app.Get("/apps/new", auth, p.newApp)
-	s.app.Get("/apps/:name", auth, p.app)
-	s.app.Get("/registries", auth, p.registries)
-	s.app.Get("/images", auth, p.images)
-	s.app.Get("/lint", auth, p.lint)
-	s.app.Get("/tokens", auth, p.tokens)
-	s.app.Get("/users", auth, p.users)
-	s.app.Get("/events", auth, p.events)
-	s.app.Get("/account", auth, p.account)
-	s.app.Post("/account", auth, p.changePassword)
+	s.app.Get("/", authed, p.apps)
+	s.app.Get("/apps/new", authed, p.newApp)
+	s.app.Get("/apps/:name", authed, p.app)
+	s.app.Get("/registries", authed, p.registries)
+	s.app.Get("/images", authed, p.images)
+	s.app.Get("/lint", authed, p.lint)
+	s.app.Get("/tokens", authed, p.tokens)
+	s.app.Get("/users", authed, p.users)
+	s.app.Get("/events", authed, p.events)
+	s.app.Get("/account", authed, p.account)
+	s.app.Post("/account", authed, p.changePassword)
 }
 
 // static serves the embedded assets. A URL with the current version names
@@ -408,13 +408,20 @@ func (p *site) app(c *fiber.Ctx) error {
 		Base: p.base(c, "apps"), App: r.app, Releases: r.releases, EngineError: engineErr,
 		Row: dashboard.NewAppRow(r.app, cs[name], r.releases, p.s.opts.Deployer.Busy(name), engineErr == ""),
 	}
+	// The page follows the deploy it was opened for (?job=, from the page
+	// that started it, even when it has ended by now), else one running.
+	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {
+		page.Job = j.ID
+	}
 	for _, j := range p.s.opts.Jobs.List() {
+		if page.Job != "" {
+			break
+		}
 		if j.Target != name || (j.Kind != "deploy" && j.Kind != "rollback") {
 			continue
 		}
 		if st, _ := j.Status(); st == jobs.StatusRunning {
 			page.Job = j.ID
-			break
 		}
 	}
 	return p.render(c, fiber.StatusOK, "app", page)

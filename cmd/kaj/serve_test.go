@@ -15,35 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kajhq/kaj/internal/kajtest"
 	"github.com/kajhq/kaj/internal/testutil"
 )
 
-var kajBin struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // buildKaj compiles the real binary once per test process.
-func buildKaj(t *testing.T) string {
-	t.Helper()
-	kajBin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "kaj-bin-")
-		if err != nil {
-			kajBin.err = err
-			return
-		}
-		kajBin.path = filepath.Join(dir, "kaj")
-		out, err := exec.Command("go", "build", "-o", kajBin.path, ".").CombinedOutput()
-		if err != nil {
-			kajBin.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if kajBin.err != nil {
-		t.Fatal(kajBin.err)
-	}
-	return kajBin.path
-}
+func buildKaj(t *testing.T) string { return kajtest.Binary(t) }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()

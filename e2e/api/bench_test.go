@@ -66,6 +66,9 @@ func BenchmarkLogFanout(b *testing.B) {
 	for range 3 {
 		dockerRates = append(dockerRates, dockerLogsRate(b, container, app.URL))
 		res, _, _ := fanout(b, c, p, name, app.URL, 1)
+		if len(res.perViewer) == 0 {
+			b.Fatalf("the viewer did not get the flood's last line; kaj's log:\n%s", p.Log())
+		}
 		oneRates = append(oneRates, res.perViewer[0])
 		one.latencies = append(one.latencies, res.latencies...)
 	}
@@ -167,13 +170,17 @@ func fanout(b *testing.B, c *kajtest.Client, p *kajtest.Process, app, url string
 			t0 := <-starts[i]
 			var lats []time.Duration
 			got := 0
-			conn.SetReadDeadline(time.Now().Add(5 * time.Minute))
+			conn.SetReadDeadline(time.Now().Add(time.Minute))
 			for {
 				// A light parse, so the client's CPU is not what is
 				// measured: count the lines, read the last one's text.
 				_, msg, err := conn.ReadMessage()
 				if err != nil {
-					b.Errorf("viewer %d: %v", i, err)
+					b.Errorf("viewer %d: %v (after %d lines)", i, err, got)
+					return
+				}
+				if bytes.HasPrefix(msg, []byte(`{"type":"end"`)) || bytes.HasPrefix(msg, []byte(`{"type":"error"`)) {
+					b.Errorf("viewer %d: %s", i, msg)
 					return
 				}
 				now := time.Now()

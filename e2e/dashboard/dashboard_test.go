@@ -170,6 +170,11 @@ func TestDashboard_deployLogsPush(t *testing.T) {
 	post(t, app.URL+"/log?n=2&text="+url.QueryEscape("\x1b[31mansi-red\x1b[0m"))
 	b.waitFor("the ANSI colour rendered", `[...document.querySelectorAll(".log-line .a-f1")].some(e => e.textContent === "ansi-red")`, 10*time.Second)
 
+	b.click("#log-times")
+	b.waitFor("timestamps on the lines", `/^\d\d:\d\d:\d\d\.\d{3}$/.test(document.querySelector(".log-line .ln-time").textContent)`, 5*time.Second)
+	b.click("#log-times")
+	b.waitFor("timestamps off", `document.querySelector(".log-line .ln-time") === null`, 5*time.Second)
+
 	// Reading back: with the view scrolled up, arriving lines do not move it.
 	post(t, app.URL+"/log?n=400&text=filler")
 	b.waitFor("the filler lines", `[...document.querySelectorAll(".log-line")].some(e => e.textContent.includes("filler 400"))`, 15*time.Second)
@@ -235,6 +240,12 @@ func TestDashboard_deployLogsPush(t *testing.T) {
 	}
 	b.screenshot("logs")
 
+	// The database container's log, then the app's again.
+	b.do("choosing the database's log", chromedp.SetValue(chromedp.CSS("#log-container"), "db"))
+	b.waitFor("the database's lines", logs+`.dataset.conn === "live" && [...document.querySelectorAll(".log-line")].some(e => e.textContent.includes("listening on :8081"))`, 20*time.Second)
+	b.do("choosing the app's log", chromedp.SetValue(chromedp.CSS("#log-container"), "app"))
+	b.waitFor("the app's lines", logs+`.dataset.conn === "live" && [...document.querySelectorAll(".log-line")].some(e => e.textContent.startsWith("tick"))`, 20*time.Second)
+
 	// Push the app's image to a registry, watching it reach 100%.
 	reg := testutil.NewMemRegistry(t)
 	target := reg.Host + "/kaj-e2e/pushed:1"
@@ -257,6 +268,31 @@ func TestDashboard_deployLogsPush(t *testing.T) {
 		t.Fatalf("the registry has no pushed manifest: %d", resp.StatusCode)
 	}
 	b.screenshot("push")
+
+	// An app from an image on a registry: the deploy pulls it, with a bar
+	// per layer, and the app page follows it.
+	pulled := env.Name("pulled")
+	b.open("/apps/new#image")
+	b.typeInto("#img-name", pulled)
+	b.typeInto("#img-image", target)
+	b.typeInto("#img-port", "5000")
+	b.typeInto("#img-health", "/healthz")
+	b.click(`#image-form button[value="deploy"]`)
+	b.waitFor("the app page following the deploy", `location.pathname === "/apps/`+pulled+`" && document.querySelector("#deploy-panel").dataset.status`, 20*time.Second)
+	b.waitFor("the pull and deploy to end", `document.querySelector("#deploy-panel").dataset.status !== "running"`, 2*time.Minute)
+	if st := eval[string](b, `document.querySelector("#deploy-panel").dataset.status`); st != "succeeded" {
+		t.Fatalf("deploy of %s %s: %s", target, st, eval[string](b, `document.querySelector("#deploy-panel").innerText`))
+	}
+	if n := eval[int](b, `document.querySelectorAll('#deploy-panel [data-step="image"] .layer').length`); n < 1 {
+		t.Fatal("no layer progress for the pull")
+	}
+	if msg := eval[string](b, `document.querySelector('#deploy-panel [data-step="image"] .step-msg').textContent`); !strings.Contains(msg, "pulled") {
+		t.Fatalf("image step says %q; want a pull", msg)
+	}
+	if pct := eval[string](b, `document.querySelector("#deploy-panel .total-pct").dataset.pct`); pct != "100" {
+		t.Fatalf("pull progress ended at %s%%", pct)
+	}
+	b.screenshot("deploy-pull")
 
 	// Registries: add a credential after testing it, test it stored,
 	// remove it.

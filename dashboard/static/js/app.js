@@ -132,6 +132,7 @@ document.getElementById("panel-releases").addEventListener("click", async (e) =>
 });
 
 if (panel.dataset.job) follow(panel.dataset.job, "Deploying " + app);
+if (location.search) history.replaceState(null, "", location.pathname + location.hash);
 
 every(5000, () => (following ? refresh(["head"]) : refresh(PARTS)));
 

@@ -12,8 +12,8 @@ async function act(btn) {
   const done = busy(btn);
   try {
     if (action === "deploy") {
-      await api("POST", "/api/v1/apps/" + encodeURIComponent(app) + "/deploy");
-      toast("Deploying " + app + ".", "info", { html: '<a href="/apps/' + esc(encodeURIComponent(app)) + '">Follow it</a>' });
+      const r = await api("POST", "/api/v1/apps/" + encodeURIComponent(app) + "/deploy");
+      toast("Deploying " + app + ".", "info", { html: '<a href="/apps/' + esc(encodeURIComponent(app)) + "?job=" + esc(encodeURIComponent(r.job)) + '">Follow it</a>' });
     } else {
       await api("POST", "/api/v1/apps/" + encodeURIComponent(app) + "/" + action);
       toast(app + ": " + action + " done.", "ok");

@@ -121,7 +121,6 @@ export class LogViewer {
   // ---------- connection ----------
 
   connect() {
-    this.closed = false;
     this.disconnect();
     this.closed = false;
     clearTimeout(this.retryTimer);

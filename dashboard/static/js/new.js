@@ -152,8 +152,12 @@ imgForm.addEventListener("submit", async (e) => {
   const done = busy(e.submitter);
   try {
     await api("POST", "/api/v1/apps", body);
-    if (e.submitter && e.submitter.value === "deploy") await api("POST", "/api/v1/apps/" + encodeURIComponent(body.name) + "/deploy");
-    location.assign("/apps/" + encodeURIComponent(body.name));
+    let follow = "";
+    if (e.submitter && e.submitter.value === "deploy") {
+      const r = await api("POST", "/api/v1/apps/" + encodeURIComponent(body.name) + "/deploy");
+      follow = "?job=" + encodeURIComponent(r.job);
+    }
+    location.assign("/apps/" + encodeURIComponent(body.name) + follow);
   } catch (e2) {
     showError(imgForm, imgErr, e2);
   } finally {
