@@ -385,7 +385,7 @@ func (d *Deployer) ensureImage(ctx context.Context, ref string, emit jobs.Emit) 
 	if err != nil {
 		return "", "", "", err
 	}
-	return res.ID, res.Digest, "pulled " + res.Pinned(), nil
+	return res.ID, res.Pinned(), "pulled " + res.Pinned(), nil
 }
 
 func (d *Deployer) databaseSpec(a store.App, password string) runtime.DatabaseSpec {

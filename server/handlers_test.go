@@ -342,6 +342,7 @@ func TestApps_validation(t *testing.T) {
 		field string
 	}{
 		{"bad name", `{"name":"My App","image":"x:1","port":80}`, 422, `"field":"name"`},
+		{"reserved name", `{"name":"new","image":"x:1","port":80}`, 422, "reserved"},
 		{"bad image", `{"name":"a","image":"UPPER::x","port":80}`, 422, `"field":"image"`},
 		{"port out of range", `{"name":"a","image":"x:1","port":70000}`, 422, `"field":"port"`},
 		{"env key with equals", `{"name":"a","image":"x:1","port":80,"env":[{"name":"A=B","value":"1"}]}`, 422, `"field":"env[0].name"`},
@@ -442,6 +443,8 @@ func TestRegistries(t *testing.T) {
 		t.Fatal("update without password lost it")
 	}
 	f.expect(f.as("POST", "/api/v1/registries/reg.example.com/test", ""), 200, `"ok":true`)
+	f.expect(f.as("POST", "/api/v1/registries", `{"host":"127.0.0.1:5000","username":"ann","password":"pw"}`), 201)
+	f.expect(f.as("POST", "/api/v1/registries/127.0.0.1%3A5000/test", ""), 200, `"ok":true`)
 	f.expect(f.as("POST", "/api/v1/registries/reg.example.com/test", `{"host":"reg.example.com","username":"x","password":"wrong"}`), 200, `"ok":false`, "bad credentials")
 	f.expect(f.as("POST", "/api/v1/registries", `{"host":"a b","username":"x","password":"y"}`), 422, `"field":"host"`)
 	f.expect(f.as("DELETE", "/api/v1/registries/reg.example.com", ""), 204)

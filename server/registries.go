@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ func (s *Server) putCredential(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if h := c.Params("host"); h != "" {
+	if h := hostParam(c); h != "" {
 		req.Host = h
 	}
 	if err := req.normalize(); err != nil {
@@ -68,7 +69,7 @@ func (s *Server) putCredential(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteCredential(c *fiber.Ctx) error {
-	host := c.Params("host")
+	host := hostParam(c)
 	err := s.opts.Store.Update(func(tx *store.Tx) error {
 		if err := tx.DeleteCredential(host); err != nil {
 			return err
@@ -91,7 +92,7 @@ type credentialTest struct {
 // the credential in it before it is saved. A refusal is a normal answer
 // (200, ok false); only kaj's own failures are errors.
 func (s *Server) testCredential(c *fiber.Ctx) error {
-	req := credentialRequest{Host: c.Params("host")}
+	req := credentialRequest{Host: hostParam(c)}
 	if len(c.Body()) > 0 {
 		if err := decode(c, &req); err != nil {
 			return err
@@ -192,4 +193,14 @@ func (s *Server) cancelJob(c *fiber.Ctx) error {
 	j.Cancel()
 	s.audit(actor(c), "job.cancel", j.Target, j.Kind)
 	return c.SendStatus(fiber.StatusAccepted)
+}
+
+// hostParam is the :host route parameter, which clients may send with
+// its ':' escaped (127.0.0.1%3A5000).
+func hostParam(c *fiber.Ctx) string {
+	h := c.Params("host")
+	if u, err := url.PathUnescape(h); err == nil {
+		return u
+	}
+	return h
 }

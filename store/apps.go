@@ -86,9 +86,15 @@ var (
 	identifier = regexp.MustCompile(`^[A-Za-z0-9_]{1,63}$`)
 )
 
+// reservedNames are app names the dashboard's own pages use.
+var reservedNames = map[string]bool{"new": true}
+
 // ValidateName checks an app name: a DNS label of 1 to 63 lowercase
 // letters, digits and hyphens, not starting or ending with a hyphen.
 func ValidateName(n string) error {
+	if reservedNames[n] {
+		return invalid("name", "%q is reserved (the dashboard's /apps/%s page); choose another name", n, n)
+	}
 	if !dnsLabel.MatchString(n) {
 		return invalid("name", "%q is not a valid app name: use 1-63 lowercase letters, digits and '-', starting and ending with a letter or digit", n)
 	}

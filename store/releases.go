@@ -21,7 +21,9 @@ type Release struct {
 	App    string `json:"app"`
 	Number uint64 `json:"number"`
 	Image  string `json:"image"`
-	// Digest is what Image resolved to; a rollback deploys it exactly.
+	// Digest is what Image resolved to, as a reference that names it
+	// exactly: repo@sha256:... for registry images, the image ID for
+	// images only the engine has. A rollback deploys it.
 	Digest string `json:"digest,omitempty"`
 	// Env is the app's env at deploy time; secret values are empty when
 	// read back (they are kept sealed; see Tx.RevealRelease).

@@ -97,4 +97,11 @@ func TestPush_throughAPIAndDeployBack(t *testing.T) {
 	if code, _ := get(t, app.URL+"/healthz"); code != 200 {
 		t.Fatalf("pulled app unhealthy: %d", code)
 	}
+	// The release names what it ran exactly, so a rollback can pull it
+	// again by digest.
+	var rels []release
+	c.JSON("GET", "/api/v1/apps/"+name+"/releases", nil, &rels)
+	if len(rels) != 1 || !strings.Contains(rels[0].Digest, "/e2e/") || !strings.Contains(rels[0].Digest, "@sha256:") {
+		t.Fatalf("release digest = %+v; want repo@sha256:...", rels)
+	}
 }
