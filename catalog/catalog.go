@@ -129,8 +129,13 @@ func (c *Catalog) Instantiate(id string, p Params) (store.App, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	secret := map[string]bool{}
+	for _, s := range t.Secrets {
+		secret[s.Name] = true
+	}
 	for _, k := range keys {
-		a.Env = append(a.Env, store.EnvVar{Name: k, Value: env[k]})
+		// A template secret given a value of the user's stays a secret.
+		a.Env = append(a.Env, store.EnvVar{Name: k, Value: env[k], Secret: secret[k]})
 	}
 	for _, s := range t.Secrets {
 		if _, overridden := env[s.Name]; overridden {

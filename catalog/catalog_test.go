@@ -36,6 +36,12 @@ func TestDefault_microblog(t *testing.T) {
 	if d.Image != "microblog:dev" || d.Database.Image != "kaj-mariadb:test" {
 		t.Fatalf("overrides ignored: %+v", d)
 	}
+	e, _ := c.Instantiate("microblog-mysql", Params{Name: "blog4", Env: map[string]string{"SECRET_KEY": "mine-mine-mine"}})
+	for _, v := range e.Env {
+		if v.Name == "SECRET_KEY" && (!v.Secret || v.Value != "mine-mine-mine") {
+			t.Fatalf("overridden secret = %+v; want the user's value, still secret", v)
+		}
+	}
 }
 
 func TestInstantiate_errors(t *testing.T) {

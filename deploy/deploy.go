@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,8 @@ type Images interface {
 	// Local returns the engine's image for ref, or an error matching
 	// registry.ErrLocalImageNotFound when the engine does not have it.
 	Local(ctx context.Context, ref string) (*registry.LocalImage, error)
+	// Resolve asks the registry which image ref names now.
+	Resolve(ctx context.Context, ref string) (*registry.Image, error)
 	Pull(ctx context.Context, ref string, progress registry.ProgressFunc) (*registry.PullResult, error)
 }
 
@@ -145,6 +148,7 @@ type run struct {
 	rel     store.Release
 	emit    jobs.Emit
 	created []string // containers this attempt created, removed on failure
+	stopped []string // serving containers stopped to free a fixed port, started again on failure
 }
 
 func (r *run) step(name string, fn func() (string, error)) error {
@@ -322,6 +326,14 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 	}
 	var c runtime.Container
 	if err := r.step(StepStart, func() (string, error) {
+		if a.HostPort != 0 {
+			// A fixed host port cannot be held by two containers: the
+			// serving one stops first (a short outage), and starts again
+			// if the new one fails.
+			if err := d.stopServing(ctx, r, a.Name); err != nil {
+				return "", err
+			}
+		}
 		var err error
 		c, err = d.rt.StartApp(ctx, d.appSpec(a, r.rel.Number, image, env))
 		if err != nil {
@@ -346,37 +358,78 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 		return err
 	}
 	return r.step(StepSwitch, func() (string, error) {
-		// The new container serves; from here on a failure must not take it down.
-		r.created = nil
+		// The new container serves: from here on nothing may take it
+		// down or fail the release. A previous container that will not
+		// go is reported, and reconcile removes it later.
+		r.created, r.stopped = nil, nil
 		old, err := d.rt.List(ctx, a.Name)
 		if err != nil {
-			return "", err
+			d.log.Warn("listing previous containers", "app", a.Name, "err", err)
+			return "the previous containers could not be listed; they are removed on kaj's next start", nil
 		}
-		n := 0
+		n, failed := 0, 0
 		for _, s := range old {
-			if s.Role == runtime.RoleApp && s.ID != c.ID {
-				if err := d.rt.Remove(ctx, s.ID, false); err != nil {
-					return "", fmt.Errorf("removing the previous container %s: %w", s.Name, err)
-				}
-				n++
+			if s.Role != runtime.RoleApp || s.ID == c.ID {
+				continue
 			}
+			if err := d.rt.Remove(ctx, s.ID, false); err != nil {
+				d.log.Warn("removing a previous container", "app", a.Name, "container", s.Name, "err", err)
+				failed++
+				continue
+			}
+			n++
+		}
+		if failed > 0 {
+			return fmt.Sprintf("removed %d previous container(s); %d could not be removed and are left for reconcile", n, failed), nil
 		}
 		return fmt.Sprintf("removed %d previous container(s)", n), nil
 	})
 }
 
-// ensureImage makes ref present in the engine and returns the reference
-// to run, the digest to record and a detail line.
+// stopServing stops app's running app containers, remembering them so a
+// failed deploy can start them again.
+func (d *Deployer) stopServing(ctx context.Context, r *run, app string) error {
+	cs, err := d.rt.List(ctx, app)
+	if err != nil {
+		return err
+	}
+	for _, s := range cs {
+		if s.Role == runtime.RoleApp && s.State == "running" {
+			if err := d.rt.Stop(ctx, s.ID, d.opts.StopTimeout); err != nil {
+				return fmt.Errorf("stopping %s to free its host port: %w", s.Name, err)
+			}
+			r.stopped = append(r.stopped, s.ID)
+		}
+	}
+	return nil
+}
+
+// ensureImage makes ref present and current in the engine and returns the
+// reference to run, the digest to record and a detail line. An image only
+// the engine has (built here) or one named by digest is used as it is; a
+// tag that came from a registry is checked against it, so a deploy after
+// a push runs the new image.
 func (d *Deployer) ensureImage(ctx context.Context, ref string, emit jobs.Emit) (string, string, string, error) {
 	local, err := d.img.Local(ctx, ref)
-	if err == nil {
+	switch {
+	case err == nil && (pinned(ref) || len(local.Digests) == 0):
 		digest := local.ID
 		if len(local.Digests) > 0 {
 			digest = local.Digests[0]
 		}
 		return local.ID, digest, "using the engine's " + ref, nil
-	}
-	if !errors.Is(err, registry.ErrLocalImageNotFound) {
+	case err == nil:
+		remote, rerr := d.img.Resolve(ctx, ref)
+		if rerr != nil {
+			emit(jobs.Event{Type: jobs.TypeLog, Step: StepImage, Message: "cannot ask the registry whether " + ref + " changed; deploying the engine's copy", Lines: []string{rerr.Error()}})
+			return local.ID, local.Digests[0], "using the engine's " + ref + " (registry not reachable)", nil
+		}
+		for _, dg := range local.Digests {
+			if strings.HasSuffix(dg, "@"+remote.Digest) {
+				return local.ID, dg, "the engine's " + ref + " is current", nil
+			}
+		}
+	case !errors.Is(err, registry.ErrLocalImageNotFound):
 		return "", "", "", err
 	}
 	res, err := d.img.Pull(ctx, ref, func(p registry.Progress) {
@@ -386,6 +439,12 @@ func (d *Deployer) ensureImage(ctx context.Context, ref string, emit jobs.Emit) 
 		return "", "", "", err
 	}
 	return res.ID, res.Pinned(), "pulled " + res.Pinned(), nil
+}
+
+// pinned reports whether ref names one image for ever: a digest or an
+// image ID.
+func pinned(ref string) bool {
+	return strings.Contains(ref, "@sha256:") || strings.HasPrefix(ref, "sha256:")
 }
 
 func (d *Deployer) databaseSpec(a store.App, password string) runtime.DatabaseSpec {
@@ -417,6 +476,11 @@ func (d *Deployer) fail(r *run, cause error) (store.Release, error) {
 	for _, id := range r.created {
 		if err := d.rt.Remove(ctx, id, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 			d.log.Warn("removing a failed deploy's container", "app", r.rel.App, "container", id, "err", err)
+		}
+	}
+	for _, id := range r.stopped {
+		if err := d.rt.Start(ctx, id); err != nil {
+			d.log.Error("starting the previous release again", "app", r.rel.App, "container", id, "err", err)
 		}
 	}
 	now := time.Now().UTC()

@@ -28,6 +28,7 @@ type fakeRuntime struct {
 	block      chan struct{} // when set, WaitHealthy waits on it
 	orphans    []runtime.Object
 	n          int
+	calls      []string
 }
 
 func newFakeRuntime() *fakeRuntime {
@@ -72,8 +73,26 @@ func (f *fakeRuntime) WaitHealthy(ctx context.Context, c runtime.Container, opts
 	}
 	return nil
 }
-func (f *fakeRuntime) Start(ctx context.Context, id string) error                        { return nil }
-func (f *fakeRuntime) Stop(ctx context.Context, id string, grace time.Duration) error    { return nil }
+func (f *fakeRuntime) Start(ctx context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "start "+id)
+	if s, ok := f.containers[id]; ok {
+		s.State = "running"
+		f.containers[id] = s
+	}
+	return nil
+}
+func (f *fakeRuntime) Stop(ctx context.Context, id string, grace time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "stop "+id)
+	if s, ok := f.containers[id]; ok {
+		s.State = "exited"
+		f.containers[id] = s
+	}
+	return nil
+}
 func (f *fakeRuntime) Restart(ctx context.Context, id string, grace time.Duration) error { return nil }
 func (f *fakeRuntime) Remove(ctx context.Context, id string, deleteData bool) error {
 	f.mu.Lock()
@@ -120,6 +139,9 @@ func (fakeImages) Local(ctx context.Context, ref string) (*registry.LocalImage, 
 		return &registry.LocalImage{ID: ref}, nil
 	}
 	return &registry.LocalImage{ID: "sha256:" + ref}, nil
+}
+func (fakeImages) Resolve(ctx context.Context, ref string) (*registry.Image, error) {
+	return nil, &registry.Error{Kind: registry.ErrUnavailable}
 }
 func (fakeImages) Pull(ctx context.Context, ref string, progress registry.ProgressFunc) (*registry.PullResult, error) {
 	return nil, &registry.Error{Kind: registry.ErrUnknownRepository, Registry: "example"}
@@ -313,11 +335,71 @@ func TestReconcile(t *testing.T) {
 	for _, o := range removed {
 		ids = append(ids, o.ID)
 	}
-	if strings.Join(ids, ",") != "blog-r2,gone-r1" {
-		t.Fatalf("removed %v; want the interrupted release's and the unknown app's containers only", ids)
+	if strings.Join(ids, ",") != "blog-r2" {
+		t.Fatalf("removed %v; want the interrupted release's container only (an unknown app may be another kaj's)", ids)
 	}
 	rels, _ := st.Releases("blog", 0)
 	if rels[0].Status != store.ReleaseInterrupted {
 		t.Fatalf("pending release is %s", rels[0].Status)
+	}
+}
+
+func TestDeploy_fixedHostPort(t *testing.T) {
+	d, rt, st := setup(t)
+	a, _ := st.App("blog")
+	a.HostPort = 18080
+	if _, err := st.UpdateApp(a); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Deploy(context.Background(), "blog", "ann", nil); err != nil {
+		t.Fatal(err)
+	}
+	rt.healthy = func(img string) error {
+		if strings.Contains(img, "bad") {
+			return errors.New("unhealthy")
+		}
+		return nil
+	}
+	setImage(t, st, "bad:2")
+	if _, err := d.Deploy(context.Background(), "blog", "ann", nil); err == nil {
+		t.Fatal("bad deploy succeeded")
+	}
+	// The serving container made way for the new one, and came back.
+	if got := strings.Join(rt.calls, ","); got != "stop blog-r1,start blog-r1" {
+		t.Fatalf("calls = %s", got)
+	}
+	if rt.containers["blog-r1"].State != "running" {
+		t.Fatal("the previous release is not running again")
+	}
+}
+
+// movingImages has the tag locally from a registry, and the registry now
+// names another image.
+type movingImages struct {
+	pulled *bool
+}
+
+func (m movingImages) Local(ctx context.Context, ref string) (*registry.LocalImage, error) {
+	return &registry.LocalImage{ID: "sha256:old", Digests: []string{"reg.example/app@sha256:aaa"}}, nil
+}
+func (m movingImages) Resolve(ctx context.Context, ref string) (*registry.Image, error) {
+	return &registry.Image{Digest: "sha256:bbb"}, nil
+}
+func (m movingImages) Pull(ctx context.Context, ref string, progress registry.ProgressFunc) (*registry.PullResult, error) {
+	*m.pulled = true
+	progress(registry.Progress{Layer: "sha256:l", Done: 1, Total: 1})
+	return &registry.PullResult{Image: &registry.Image{ID: "sha256:new", Digest: "sha256:bbb", Ref: registry.Reference{Registry: "reg.example", Repository: "app", Tag: "1"}}}, nil
+}
+
+func TestDeploy_movedTagIsPulled(t *testing.T) {
+	_, rt, st := setup(t)
+	pulled := false
+	d := New(st, rt, movingImages{pulled: &pulled}, Options{})
+	r, err := d.Deploy(context.Background(), "blog", "ann", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pulled || r.Digest != "reg.example/app:1@sha256:bbb" {
+		t.Fatalf("pulled %v, digest %q; want the registry's new image", pulled, r.Digest)
 	}
 }

@@ -112,10 +112,11 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 }
 
 // Reconcile brings the store and the engine back in line after kaj
-// stopped uncleanly: releases left pending are marked interrupted, and
-// kaj's containers and networks that no app or live release claims are
-// removed; only objects carrying all of Options.Labels are this kaj's to
-// remove, so kaj instances sharing an engine leave each other alone. Volumes are never removed here: an app deleted without its
+// stopped uncleanly: releases left pending are marked interrupted, and the
+// containers of this kaj's apps that no live release claims (a crashed
+// deploy's) are removed. Objects of apps this kaj does not know are left
+// alone, whatever their labels: they may be another kaj's on the same
+// engine. Only objects carrying all of Options.Labels are touched. Volumes are never removed here: an app deleted without its
 // data leaves its volume on purpose. Unlabelled objects are never
 // touched. It returns what it removed.
 func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
@@ -164,6 +165,14 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 	var removed []runtime.Object
 	var errs []error
 	for _, o := range orphans {
+		if _, known := live[o.App]; !known {
+			// Another kaj's app, most likely one sharing this engine
+			// without labels of its own: never this kaj's to remove.
+			if o.Kind != runtime.KindVolume && d.owns(o.Labels) {
+				d.log.Warn("reconcile: kaj object of an app this kaj does not know; left alone", "kind", o.Kind, "name", o.Name, "app", o.App)
+			}
+			continue
+		}
 		if o.Kind == runtime.KindVolume || !d.owns(o.Labels) {
 			continue
 		}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -147,9 +149,10 @@ func (j *Job) emit(e Event) {
 // Manager starts jobs and finds them again. The zero value is not usable;
 // use NewManager.
 type Manager struct {
-	mu   sync.Mutex
-	jobs map[string]*Job
-	keep int
+	mu      sync.Mutex
+	jobs    map[string]*Job
+	keep    int
+	running sync.WaitGroup
 }
 
 // NewManager keeps the keep most recently finished jobs for late watchers.
@@ -170,9 +173,11 @@ func (m *Manager) Start(ctx context.Context, kind, target, actor string, fn func
 	m.jobs[j.ID] = j
 	m.prune()
 	m.mu.Unlock()
+	m.running.Add(1)
 	go func() {
+		defer m.running.Done()
 		defer cancel()
-		err := fn(ctx, j.emit)
+		err := run(ctx, fn, j.emit)
 		status := StatusSucceeded
 		switch {
 		case err != nil && errors.Is(err, context.Canceled):
@@ -195,6 +200,31 @@ func (m *Manager) Start(ctx context.Context, kind, target, actor string, fn func
 		close(j.done)
 	}()
 	return j
+}
+
+// run calls fn, turning a panic into the job's error: a bug in one
+// deploy must fail that deploy, not end kaj and every other one.
+func run(ctx context.Context, fn func(ctx context.Context, emit Emit) error, emit Emit) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn(ctx, emit)
+}
+
+// Wait blocks until every started job has ended, or ctx ends first. A
+// shutdown cancels the jobs, then waits here so their cleanup finishes
+// before the store and engine client close.
+func (m *Manager) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { m.running.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // prune forgets the oldest finished jobs beyond keep; m.mu is held.

@@ -88,3 +88,19 @@ func TestManager_keepsRecent(t *testing.T) {
 		t.Fatal("newest finished job forgotten")
 	}
 }
+
+func TestManager_panicFailsTheJobAndWaitWaits(t *testing.T) {
+	m := NewManager(10)
+	j := m.Start(context.Background(), "deploy", "x", "a", func(context.Context, Emit) error {
+		var p *struct{ n int }
+		return fmt.Errorf("%d", p.n) // nil dereference
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := m.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := j.Status(); st != StatusFailed || err == nil {
+		t.Fatalf("status %s %v; want failed with the panic", st, err)
+	}
+}

@@ -132,6 +132,13 @@ func (h *Hub) Subscribe(ctx context.Context, container string, tail int) (*Subsc
 		select {
 		case <-st.ready:
 		case <-ctx.Done():
+			// The viewer left while the history loaded: a stream it
+			// started for no one else must not run on.
+			st.mu.Lock()
+			if len(st.subs) == 0 && !st.done && !st.stopping {
+				h.stop(st)
+			}
+			st.mu.Unlock()
 			return nil, ctx.Err()
 		}
 		st.mu.Lock()

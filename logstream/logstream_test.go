@@ -302,3 +302,22 @@ func TestHub_tailErrorClosesViewer(t *testing.T) {
 	}
 	eventually(t, "the failed stream to be forgotten", func() bool { return h.OpenStreams() == 0 })
 }
+
+// blockingTail is a source whose history never comes.
+type blockingTail struct{ fakeSource }
+
+func (b *blockingTail) Tail(ctx context.Context, container string, n int) ([]Line, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestHub_viewerLeavesDuringHistory(t *testing.T) {
+	src := &blockingTail{fakeSource: *newFake()}
+	h := NewHub(src, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := h.Subscribe(ctx, "c1", 10); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Subscribe = %v", err)
+	}
+	eventually(t, "the abandoned stream to close", func() bool { return h.OpenStreams() == 0 })
+}

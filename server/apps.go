@@ -228,6 +228,9 @@ func (s *Server) updateApp(c *fiber.Ctx) error {
 	a := req.app(s.opts.DatabaseAlias)
 	var out store.App
 	err := s.opts.Store.Update(func(tx *store.Tx) (err error) {
+		if old, err := tx.App(name); err == nil && old.Database == nil && a.Database != nil && a.Database.Password == "" {
+			a.Database.Password = catalog.Generate(24) // a database added now
+		}
 		if out, err = tx.UpdateApp(a); err != nil {
 			return err
 		}
@@ -325,7 +328,7 @@ func (s *Server) listReleases(c *fiber.Ctx) error {
 	if _, err := s.opts.Store.App(name); err != nil {
 		return err
 	}
-	rels, err := s.opts.Store.Releases(name, c.QueryInt("limit", 50))
+	rels, err := s.opts.Store.Releases(name, clampLimit(c.QueryInt("limit", 50)))
 	if err != nil {
 		return err
 	}
@@ -385,9 +388,12 @@ func (s *Server) instantiateTemplate(c *fiber.Ctx) error {
 
 func (s *Server) listEvents(c *fiber.Ctx) error {
 	before, _ := strconv.ParseUint(c.Query("before"), 10, 64)
-	evs, err := s.opts.Store.Events(before, c.QueryInt("limit", 100))
+	evs, err := s.opts.Store.Events(before, clampLimit(c.QueryInt("limit", 100)))
 	if err != nil {
 		return err
 	}
 	return c.JSON(evs)
 }
+
+// clampLimit keeps a page between 1 and 1000 items.
+func clampLimit(n int) int { return min(max(n, 1), 1000) }

@@ -56,7 +56,11 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 		// Record use at most once a minute: a write per request would
 		// make every API call an fsync.
 		if tok.LastUsedAt == nil || time.Since(*tok.LastUsedAt) > time.Minute {
-			if err := s.opts.Store.Update(func(tx *store.Tx) error { return tx.TouchToken(tok) }); err != nil {
+			err := s.opts.Store.Update(func(tx *store.Tx) error { return tx.TouchToken(tok) })
+			if errors.Is(err, store.ErrNotFound) { // revoked a moment ago
+				return &apiError{Code: fiber.StatusUnauthorized, Msg: "unknown or revoked API token"}
+			}
+			if err != nil {
 				s.log.Warn("recording token use", "err", err)
 			}
 		}

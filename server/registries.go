@@ -69,8 +69,11 @@ func (s *Server) putCredential(c *fiber.Ctx) error {
 }
 
 func (s *Server) deleteCredential(c *fiber.Ctx) error {
-	host := hostParam(c)
-	err := s.opts.Store.Update(func(tx *store.Tx) error {
+	host, err := registry.NormalizeHost(hostParam(c))
+	if err != nil {
+		return &apiError{Code: fiber.StatusUnprocessableEntity, Msg: "invalid registry host", Field: "host", Err: err}
+	}
+	err = s.opts.Store.Update(func(tx *store.Tx) error {
 		if err := tx.DeleteCredential(host); err != nil {
 			return err
 		}

@@ -214,6 +214,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.app.ShutdownWithTimeout(s.opts.ShutdownTimeout); err != nil {
 		return fmt.Errorf("shutting down http: %w", err)
 	}
+	// Canceled deploys clean up what they started before the store and
+	// the engine client close under them.
+	wctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := s.opts.Jobs.Wait(wctx); err != nil {
+		s.log.Warn("jobs still running at shutdown; reconcile finishes them on the next start", "err", err)
+	}
 	return nil
 }
 

@@ -64,6 +64,7 @@ func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelF
 		return conn.SetReadDeadline(time.Now().Add(pongWait))
 	}
 	extend()
+	conn.SetReadLimit(4 << 10) // viewers send nothing kaj reads
 	conn.SetPongHandler(func(string) error { return extend() })
 	var wg sync.WaitGroup
 	wg.Add(2)

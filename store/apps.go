@@ -83,7 +83,10 @@ type appRecord struct {
 var (
 	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	identifier = regexp.MustCompile(`^[A-Za-z0-9_]{1,63}$`)
+	// The same rules the runtime applies before it starts a database, so
+	// an app that is stored can also be deployed.
+	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,31}$`)
+	volumeName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,127}$`)
 )
 
 // reservedNames are app names the dashboard's own pages use.
@@ -160,8 +163,8 @@ func (a *App) Validate() error {
 	if a.MemoryBytes != 0 && a.MemoryBytes < 6<<20 {
 		return invalid("memory_bytes", "%d bytes is below the engine's minimum of 6 MiB", a.MemoryBytes)
 	}
-	if a.CPUs < 0 {
-		return invalid("cpus", "must not be negative")
+	if a.CPUs != 0 && !(a.CPUs >= 0.01 && a.CPUs <= 1024) {
+		return invalid("cpus", "%g: a CPU limit is between 0.01 and the machine's CPU count; 0 means no limit", a.CPUs)
 	}
 	if d := a.Database; d != nil {
 		if err := d.validate(); err != nil {
@@ -186,13 +189,13 @@ func (d *Database) validate() error {
 		return invalid("database.alias", "%q is not a valid host name", d.Alias)
 	}
 	if !identifier.MatchString(d.Name) {
-		return invalid("database.name", "%q: use 1-63 letters, digits and '_'", d.Name)
+		return invalid("database.name", "%q: use 1-32 letters, digits and '_', not starting with a digit", d.Name)
 	}
-	if !identifier.MatchString(d.User) {
-		return invalid("database.user", "%q: use 1-63 letters, digits and '_'", d.User)
+	if !identifier.MatchString(d.User) || d.User == "root" {
+		return invalid("database.user", "%q: use 1-32 letters, digits and '_', not starting with a digit, and not root", d.User)
 	}
-	if d.Volume == "" || strings.ContainsAny(d.Volume, "/: ") {
-		return invalid("database.volume", "%q is not a valid volume name", d.Volume)
+	if !volumeName.MatchString(d.Volume) {
+		return invalid("database.volume", "%q is not a volume name: 2-128 letters, digits, '_', '.' and '-', starting with a letter or digit", d.Volume)
 	}
 	return nil
 }
@@ -236,6 +239,9 @@ func (t *Tx) UpdateApp(a App) (App, error) {
 	}
 	a.Version++
 	a.CreatedAt, a.CreatedBy = old.CreatedAt, old.CreatedBy
+	if a.Template == "" {
+		a.Template = old.Template
+	}
 	a.UpdatedAt = t.s.now().UTC()
 	rec, err := t.sealApp(a, old)
 	if err != nil {

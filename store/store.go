@@ -26,6 +26,7 @@ var (
 	bucketEvents      = []byte("events")
 
 	keySchema = []byte("schema")
+	keyCanary = []byte("key-check")
 )
 
 // Options configure Open.
@@ -77,7 +78,31 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+	if err := db.Update(s.checkKey); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
 	return s, nil
+}
+
+// checkKey makes sure the key opens this file's secrets: a value sealed
+// on first open must open again. A restored file with a lost or wrong key
+// then fails at start, not at the first deploy, and never ends up holding
+// secrets under two keys.
+func (s *Store) checkKey(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	const context = "meta/key-check"
+	if sealed := meta.Get(keyCanary); sealed != nil {
+		if _, err := s.seal.open(sealed, context); err != nil {
+			return fmt.Errorf("%w: this data file was written with another key; restore its key file (or data.secret_key)", ErrSealed)
+		}
+		return nil
+	}
+	sealed, err := s.seal.seal("kaj", context)
+	if err != nil {
+		return err
+	}
+	return meta.Put(keyCanary, sealed)
 }
 
 // Close releases the file. Transactions still running finish first.

@@ -87,8 +87,11 @@ func (t *Tx) User(name string) (User, error) {
 // Users lists every user.
 func (t *Tx) Users() ([]User, error) { return list[User](t.tx.Bucket(bucketUsers)) }
 
-// CreateSession stores a session for token.
+// CreateSession stores a session for token, and forgets expired ones.
 func (t *Tx) CreateSession(token string, s Session) (Session, error) {
+	if err := t.DeleteUserSessions(""); err != nil {
+		return Session{}, err
+	}
 	s.TokenHash = HashToken(token)
 	if s.CreatedAt.IsZero() {
 		s.CreatedAt = t.s.now().UTC()
@@ -115,7 +118,7 @@ func (t *Tx) DeleteSession(token string) error {
 }
 
 // DeleteUserSessions ends every session of a user (after a password
-// change).
+// change), and every expired one; user "" ends only the expired ones.
 func (t *Tx) DeleteUserSessions(user string) error {
 	b := t.tx.Bucket(bucketSessions)
 	all, err := list[Session](b)
@@ -153,11 +156,16 @@ func (t *Tx) TokenFor(token string) (Token, error) {
 	return get[Token](t.tx.Bucket(bucketTokens), HashToken(token))
 }
 
-// TouchToken records that a token was used now.
+// TouchToken records that a token was used now. A token revoked since
+// it was read is ErrNotFound, and stays revoked.
 func (t *Tx) TouchToken(tok Token) error {
+	b := t.tx.Bucket(bucketTokens)
+	if b.Get([]byte(tok.Hash)) == nil {
+		return fmt.Errorf("token %s: %w", tok.ID, ErrNotFound)
+	}
 	now := t.s.now().UTC()
 	tok.LastUsedAt = &now
-	return put(t.tx.Bucket(bucketTokens), tok.Hash, tok)
+	return put(b, tok.Hash, tok)
 }
 
 // Tokens lists every API token.

@@ -42,15 +42,18 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
-	k, err := kajd.Open(ctx, cfg, kajd.Options{Logger: log})
-	if err != nil {
-		return err
-	}
-	defer k.Close()
+	// Listen first: a second kaj on the same address stops here, before
+	// it opens anything or reconciles the engine.
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w (is another kaj running? choose another with --listen)", cfg.Server.Listen, err)
 	}
+	k, err := kajd.Open(ctx, cfg, kajd.Options{Logger: log})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer k.Close()
 	log.Info("kaj is up", "version", version(), "url", "http://"+ln.Addr().String(), "data", cfg.Data.Dir)
 	return k.Serve(ctx, ln)
 }
