@@ -216,6 +216,25 @@ func applyEnv(cfg *Config, env []string) error {
 	return nil
 }
 
+// UnknownEnv returns the KAJ_* variables in env that set no setting: most
+// likely typos, which would otherwise be ignored without a word.
+func UnknownEnv(env []string) []string {
+	known := map[string]bool{"KAJ_CONFIG": true, "KAJ_REQUIRE_DOCKER": true, "KAJ_SCREENSHOTS": true}
+	for alias := range envAliases {
+		known[alias] = true
+	}
+	for _, k := range Keys() {
+		known[EnvName(k)] = true
+	}
+	var out []string
+	for _, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "KAJ_") && !known[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // Keys lists every dotted key, in declaration order.
 func Keys() []string {
 	var keys []string

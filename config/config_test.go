@@ -124,3 +124,10 @@ func TestLoad_badEnv(t *testing.T) {
 		t.Fatalf("err = %v; want it to name the variable", err)
 	}
 }
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{"KAJ_LISTEN=x", "KAJ_LISTN=y", "KAJ_DEPLOY_HEALTH_TIMEOUT=1s", "KAJ_CONFIG=c", "PATH=/bin"})
+	if !reflect.DeepEqual(got, []string{"KAJ_LISTN"}) {
+		t.Fatalf("UnknownEnv = %v", got)
+	}
+}

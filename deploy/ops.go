@@ -99,7 +99,7 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 		return err
 	}
 	return d.st.Update(func(tx *store.Tx) error {
-		if err := tx.DeleteApp(app); err != nil {
+		if err := tx.DeleteApp(app, !deleteData); err != nil {
 			return err
 		}
 		detail := "data kept"

@@ -84,7 +84,9 @@ func (j *Job) Cancel() { j.cancel() }
 
 // Watch returns the events so far and a channel of the ones that follow;
 // the channel is closed after the done event, or when stop is called.
-// A watcher that falls far behind misses progress events, never steps.
+// A watcher that falls more than 256 events behind misses progress events
+// first; one that stalls entirely loses its oldest queued events, whatever
+// they are, so the newest (and the end) always arrive.
 func (j *Job) Watch() (past []Event, next <-chan Event, stop func()) {
 	j.mu.Lock()
 	defer j.mu.Unlock()

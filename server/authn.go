@@ -107,7 +107,9 @@ func (s *Server) checkOrigin(c *fiber.Ctx) error {
 	}
 	u, err := url.Parse(origin)
 	if err == nil {
-		if u.Host == c.Hostname() {
+		// The Host header itself, not Hostname(), which would believe an
+		// X-Forwarded-Host from anyone.
+		if u.Host == string(c.Request().Host()) {
 			return c.Next()
 		}
 		for _, allowed := range s.opts.AllowedOrigins {

@@ -60,7 +60,7 @@ func (f *fakeDeployer) Delete(ctx context.Context, app string, deleteData bool, 
 	} else {
 		f.record("delete " + app)
 	}
-	return f.st.DeleteApp(app)
+	return f.st.DeleteApp(app, !deleteData)
 }
 func (f *fakeDeployer) Containers(ctx context.Context, app string) ([]runtime.Status, error) {
 	return nil, nil

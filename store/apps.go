@@ -81,8 +81,8 @@ type appRecord struct {
 }
 
 var (
-	dnsLabel   = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	envName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	// The same rules the runtime applies before it starts a database, so
 	// an app that is stored can also be deployed.
 	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,31}$`)
@@ -215,6 +215,9 @@ func (t *Tx) CreateApp(a App) (App, error) {
 	}
 	now := t.s.now().UTC()
 	a.Version, a.CreatedAt, a.UpdatedAt = 1, now, now
+	if err := t.adoptVolume(&a); err != nil {
+		return App{}, err
+	}
 	rec, err := t.sealApp(a, appRecord{})
 	if err != nil {
 		return App{}, err
@@ -336,11 +339,28 @@ func (t *Tx) Apps() ([]App, error) {
 	return out, nil
 }
 
-// DeleteApp removes an app and its releases.
-func (t *Tx) DeleteApp(name string) error {
+// DeleteApp removes an app and its releases. With keepData, the app's
+// database volume is remembered with its credentials (see KeptVolume), so
+// an app created later on the same volume can open its data again.
+func (t *Tx) DeleteApp(name string, keepData bool) error {
 	b := t.tx.Bucket(bucketApps)
-	if b.Get([]byte(name)) == nil {
-		return fmt.Errorf("app %q: %w", name, ErrNotFound)
+	rec, err := get[appRecord](b, name)
+	if err != nil {
+		return fmt.Errorf("app %q: %w", name, err)
+	}
+	if db := rec.Database; db != nil {
+		vb := t.tx.Bucket(bucketVolumes)
+		if keepData {
+			password, err := t.s.seal.open(rec.SealedDBPassword, appDBContext(name))
+			if err != nil {
+				return fmt.Errorf("app %q database password: %w", name, err)
+			}
+			if err := t.keepVolume(KeptVolume{Volume: db.Volume, App: name, Kind: db.Kind, Database: db.Name, User: db.User}, password); err != nil {
+				return err
+			}
+		} else if err := vb.Delete([]byte(db.Volume)); err != nil {
+			return err
+		}
 	}
 	if err := b.Delete([]byte(name)); err != nil {
 		return err
@@ -382,7 +402,7 @@ func (s *Store) RevealApp(name string) (out AppSecrets, err error) {
 	return out, err
 }
 
-// DeleteApp removes an app and its releases.
-func (s *Store) DeleteApp(name string) error {
-	return s.Update(func(t *Tx) error { return t.DeleteApp(name) })
+// DeleteApp removes an app and its releases; see Tx.DeleteApp.
+func (s *Store) DeleteApp(name string, keepData bool) error {
+	return s.Update(func(t *Tx) error { return t.DeleteApp(name, keepData) })
 }

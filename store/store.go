@@ -24,6 +24,7 @@ var (
 	bucketSessions    = []byte("sessions")
 	bucketTokens      = []byte("tokens")
 	bucketEvents      = []byte("events")
+	bucketVolumes     = []byte("volumes")
 
 	keySchema = []byte("schema")
 	keyCanary = []byte("key-check")
@@ -141,7 +142,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -152,6 +153,10 @@ var migrations = []func(*bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	func(tx *bolt.Tx) error { // 1 -> 2: database volumes kept after their app
+		_, err := tx.CreateBucketIfNotExists(bucketVolumes)
+		return err
 	},
 }
 

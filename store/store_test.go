@@ -274,7 +274,7 @@ func TestStore_releases(t *testing.T) {
 	if pruned != 4 || len(rs) != 1 || rs[0].Status != ReleaseLive {
 		t.Fatalf("after prune: %d pruned, %+v", pruned, rs)
 	}
-	if err := s.DeleteApp("blog"); err != nil {
+	if err := s.DeleteApp("blog", false); err != nil {
 		t.Fatal(err)
 	}
 	if rs, _ := s.Releases("blog", 0); len(rs) != 0 {
@@ -553,5 +553,63 @@ func TestStore_CreateRelease_rollbackSnapshot(t *testing.T) {
 	}
 	if _, err := s.CreateRelease(Release{App: "blog", Rollback: 99}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("rollback to a missing release: %v", err)
+	}
+}
+
+func TestStore_keptVolumeAdopted(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.CreateApp(sampleApp("blog")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteApp("blog", true); err != nil {
+		t.Fatal(err)
+	}
+	var kept []KeptVolume
+	s.View(func(tx *Tx) (err error) { kept, err = tx.KeptVolumes(); return err })
+	if len(kept) != 1 || kept[0].Volume != "blog-db" || kept[0].App != "blog" {
+		t.Fatalf("kept = %+v", kept)
+	}
+	// A new app on the same volume gets the volume's credentials, not the
+	// fresh ones it was created with.
+	other := sampleApp("blog2")
+	other.Database.Volume = "blog-db"
+	if _, err := s.CreateApp(other); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), `create the app as "blog"`) {
+		t.Fatalf("another app on a kept volume: %v", err)
+	}
+	again := sampleApp("blog")
+	again.Database.Volume = "blog-db"
+	again.Database.Password = "a-new-generated-password"
+	again.Database.User = "other"
+	if _, err := s.CreateApp(again); err != nil {
+		t.Fatal(err)
+	}
+	sec, _ := s.RevealApp("blog")
+	a, _ := s.App("blog")
+	if sec.DatabasePassword != "db-pass-abc123" || a.Database.User != "microblog" {
+		t.Fatalf("adopted password %q user %q; want the kept volume's", sec.DatabasePassword, a.Database.User)
+	}
+	s.View(func(tx *Tx) (err error) { kept, err = tx.KeptVolumes(); return err })
+	if len(kept) != 0 {
+		t.Fatalf("an adopted volume is still listed as kept: %+v", kept)
+	}
+	// A postgres app cannot take a MySQL volume.
+	if err := s.DeleteApp("blog", true); err != nil {
+		t.Fatal(err)
+	}
+	pg := sampleApp("blog")
+	pg.Database.Kind, pg.Database.Volume = "postgres", "blog-db"
+	if _, err := s.CreateApp(pg); !errors.Is(err, ErrConflict) {
+		t.Fatalf("postgres on a mysql volume: %v", err)
+	}
+	// Deleting with the data forgets the volume.
+	if _, err := s.CreateApp(again); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteApp("blog", false); err != nil {
+		t.Fatal(err)
+	}
+	s.View(func(tx *Tx) (err error) { kept, err = tx.KeptVolumes(); return err })
+	if len(kept) != 0 {
+		t.Fatalf("a volume deleted with its app is listed as kept: %+v", kept)
 	}
 }

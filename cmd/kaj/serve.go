@@ -42,6 +42,9 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	log := newLogger(cfg.Log, stderr)
+	for _, name := range config.UnknownEnv(os.Environ()) {
+		log.Warn("ignoring an environment variable that names no setting; see config.example.toml", "name", name)
+	}
 	// Listen first: a second kaj on the same address stops here, before
 	// it opens anything or reconciles the engine.
 	ln, err := net.Listen("tcp", cfg.Server.Listen)

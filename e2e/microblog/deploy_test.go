@@ -186,7 +186,8 @@ func waitLog(t *testing.T, c *kajtest.Client, app, role, what string, match func
 // TestMicroblogMySQL_oneClick is the lesson done by kaj: Microblog's
 // production image and a MariaDB server deployed with one call of the
 // "Microblog + MySQL" template, used over HTTP, redeployed, cut off from
-// its database, read through kaj's logs, and deleted keeping its data.
+// its database, read through kaj's logs, deleted keeping its data, and
+// created again on that data.
 func TestMicroblogMySQL_oneClick(t *testing.T) {
 	env := testutil.NewEnv(t)
 	ctx := env.Context()
@@ -302,6 +303,20 @@ func TestMicroblogMySQL_oneClick(t *testing.T) {
 	}
 	if ns, err := env.Client.NetworkList(ctx, mclient.NetworkListOptions{Filters: mine}); err != nil || len(ns.Items) != 0 {
 		t.Errorf("networks of %s after delete: %v, %v", name, ns.Items, err)
+	}
+
+	// One click again under the same name: the new app adopts the kept
+	// volume and its credentials, and the posts are there.
+	runJob(t, c, "/api/v1/templates/microblog-mysql", map[string]any{
+		"name": name, "image": tag, "database_image": dbImage,
+	})
+	app = getApp(t, c, name)
+	alice = browser(t, app.URL)
+	if err := alice.Login(ctx, "alice", "correct horse battery"); err != nil {
+		t.Fatalf("after recreating the app on its kept data: %v", err)
+	}
+	if posts := explore(t, alice); !slices.Contains(posts, first) || !slices.Contains(posts, second) {
+		t.Fatalf("after recreating the app explore shows %q; want both posts", posts)
 	}
 }
 
