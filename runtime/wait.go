@@ -104,18 +104,7 @@ func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOption
 	timeout := orDefault(opts.Timeout, DefaultDatabaseTimeout)
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	restarts := -1
-	err := poll(wctx, opts.Backoff, func(ctx context.Context) error {
-		c, err := d.inspect(ctx, db.ID)
-		if err != nil {
-			return err
-		}
-		if restarts < 0 {
-			restarts = c.RestartCount
-		}
-		if err := checkAlive(c, restarts); err != nil {
-			return err
-		}
+	err := d.pollAlive(wctx, db.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
 		ip := containerOf(c).IP
 		if !ip.IsValid() {
 			return retryable{fmt.Errorf("no address on network %s yet", networkName(db.App))}
@@ -149,18 +138,7 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 	timeout := orDefault(opts.Timeout, DefaultHealthTimeout)
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	restarts := -1
-	err := poll(wctx, opts.Backoff, func(ctx context.Context) error {
-		c, err := d.inspect(ctx, app.ID)
-		if err != nil {
-			return err
-		}
-		if restarts < 0 {
-			restarts = c.RestartCount
-		}
-		if err := checkAlive(c, restarts); err != nil {
-			return err
-		}
+	err := d.pollAlive(wctx, app.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
 		switch {
 		case opts.Path != "":
 			return probeHTTP(ctx, client, containerOf(c).HostPort, opts.Path)
@@ -170,6 +148,25 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 		return nil
 	})
 	return d.waitFailed(ctx, wctx, app, timeout, err)
+}
+
+// pollAlive runs probe on the container's latest state until it passes,
+// failing at once when the container stops or restarts during the wait.
+func (d *Docker) pollAlive(ctx context.Context, id string, b Backoff, probe func(context.Context, container.InspectResponse) error) error {
+	restarts := -1
+	return poll(ctx, b, func(ctx context.Context) error {
+		c, err := d.inspect(ctx, id)
+		if err != nil {
+			return err
+		}
+		if restarts < 0 {
+			restarts = c.RestartCount
+		}
+		if err := checkAlive(c, restarts); err != nil {
+			return err
+		}
+		return probe(ctx, c)
+	})
 }
 
 func probeHTTP(ctx context.Context, client *http.Client, hp netip.AddrPort, path string) error {

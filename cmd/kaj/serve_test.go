@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,32 +34,15 @@ func freeAddr(t *testing.T) string {
 type kajProc struct {
 	cmd    *exec.Cmd
 	addr   string
-	stderr *lockedBuffer
+	stderr *kajtest.SyncBuffer
 	done   chan struct{} // closed when the process has exited
 	err    error         // its exit status, once done is closed
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startKaj runs `kaj serve` with a fresh data dir and no config file.
 func startKaj(t *testing.T, dataDir string, env []string, args ...string) *kajProc {
 	t.Helper()
-	p := &kajProc{addr: freeAddr(t), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &kajProc{addr: freeAddr(t), stderr: &kajtest.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(buildKaj(t), append([]string{"serve", "--listen", p.addr, "--data", dataDir}, args...)...)
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Env = append(withoutKAJ(os.Environ()), env...)

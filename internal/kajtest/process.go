@@ -51,23 +51,24 @@ type Process struct {
 	Cmd      *exec.Cmd
 	config   string
 	addr     string
-	log      *syncBuffer
+	log      *SyncBuffer
 	done     chan struct{}
 	t        testing.TB
 }
 
-type syncBuffer struct {
+// SyncBuffer collects a process's output; safe for concurrent use.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
@@ -104,7 +105,7 @@ func StartProcess(t testing.TB, env *testutil.Env, deployTOML string) *Process {
 func (p *Process) start() {
 	t := p.t
 	t.Helper()
-	p.log = &syncBuffer{}
+	p.log = &SyncBuffer{}
 	p.done = make(chan struct{})
 	p.Cmd = exec.Command(Binary(t), "serve", "--config", p.config)
 	p.Cmd.Stdout, p.Cmd.Stderr = p.log, p.log
