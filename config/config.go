@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -42,6 +43,9 @@ type Server struct {
 	// allowed websocket Origin; empty means the listen address.
 	PublicURL       string   `toml:"public_url"`
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// TrustedProxies are the addresses (IPs or CIDRs) of reverse proxies
+	// whose X-Forwarded-For kaj believes for the client's address.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // Data is where kaj keeps its state.
@@ -108,7 +112,7 @@ type Log struct {
 // config file (loopback only, data beside the working directory).
 func Default() Config {
 	return Config{
-		Server: Server{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second)},
+		Server: Server{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second), TrustedProxies: []string{}},
 		Data:   Data{Dir: "data"},
 		Deploy: Deploy{
 			DatabaseAlias:    "dbserver",
@@ -326,6 +330,13 @@ func field(cfg *Config, key string) (reflect.Value, error) {
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Server.Listen); err != nil {
 		return fmt.Errorf("server.listen: %q is not host:port: %w", c.Server.Listen, err)
+	}
+	for _, p := range c.Server.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				return fmt.Errorf("server.trusted_proxies: %q is not an IP address or CIDR like 10.0.0.0/8", p)
+			}
+		}
 	}
 	if c.Data.Dir == "" {
 		return errors.New("data.dir: must not be empty")

@@ -114,7 +114,7 @@ type fixture struct {
 	cookie string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, edits ...func(*Options)) *fixture {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "kaj.db"), store.Options{Key: bytes.Repeat([]byte{1}, store.KeySize)})
 	if err != nil {
@@ -127,11 +127,15 @@ func newFixture(t *testing.T) *fixture {
 	}
 	cat, _ := catalog.Default()
 	dep := &fakeDeployer{st: st}
-	s, err := New(Options{
+	opts := Options{
 		Store: st, Engine: fakeEngine{}, Deployer: dep, Registry: &fakeRegistry{badPassword: "wrong"},
 		Catalog: cat, Hub: logstream.NewHub(idleLogs{}, logstream.Options{}),
 		Logs: fakeLogs{},
-	})
+	}
+	for _, e := range edits {
+		e(&opts)
+	}
+	s, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +268,17 @@ func TestAuth_loginRateLimited(t *testing.T) {
 	f.expect(last, 429, "too many login attempts")
 }
 
+func TestAuth_loginLimitBehindTrustedProxy(t *testing.T) {
+	f := newFixture(t, func(o *Options) { o.TrustedProxies = []string{"0.0.0.0"} }) // app.Test's peer
+	var last *http.Response
+	for range 11 {
+		last = f.req("POST", "/api/v1/auth/login", `{"username":"admin","password":"guess-guess-guess"}`, map[string]string{"X-Forwarded-For": "203.0.113.7"})
+	}
+	f.expect(last, 429)
+	// Another client behind the same proxy is not locked out with it.
+	f.expect(f.req("POST", "/api/v1/auth/login", `{"username":"admin","password":"guess-guess-guess"}`, map[string]string{"X-Forwarded-For": "198.51.100.9"}), 401)
+}
+
 func TestTokens(t *testing.T) {
 	f := newFixture(t)
 	f.expect(f.as("POST", "/api/v1/tokens", `{"name":""}`), 400, "name")
@@ -389,6 +404,15 @@ func TestApps_deployActions(t *testing.T) {
 	f.expect(f.as("GET", "/api/v1/jobs/"+jr.Job, ""), 200, `"status":"succeeded"`, `"step":"image"`)
 	f.expect(f.as("GET", "/api/v1/jobs/nope", ""), 404)
 
+	// The fake deployer records no releases: mark one as having served.
+	rels, _ := f.st.Releases("blog", 0)
+	if len(rels) == 0 {
+		if _, err := f.st.CreateRelease(store.Release{App: "blog", Status: store.ReleaseSuperseded}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.expect(f.as("POST", "/api/v1/apps/blog/rollback", `{"release":99}`), 422, "no release 99")
+	f.expect(f.as("POST", "/api/v1/apps/blog/rollback", ``), 422, "no earlier good release")
 	b = f.expect(f.as("POST", "/api/v1/apps/blog/rollback", `{"release":1}`), 202)
 	json.Unmarshal([]byte(b), &jr)
 	waitJob(t, f.s, jr.Job)

@@ -76,6 +76,8 @@ type Options struct {
 	// AllowedOrigins may open websockets besides kaj's own origin, e.g.
 	// the public URL behind a proxy.
 	AllowedOrigins []string
+	// TrustedProxies may set X-Forwarded-For for the client's address.
+	TrustedProxies []string
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// the context given to Serve ends.
 	ShutdownTimeout time.Duration
@@ -127,7 +129,10 @@ func New(opts Options) (*Server, error) {
 		BodyLimit:             4 << 20,
 		// Values from a request are kept past the handler (jobs, audit
 		// events), so they must not alias Fiber's reused buffers.
-		Immutable: true,
+		Immutable:               true,
+		EnableTrustedProxyCheck: len(opts.TrustedProxies) > 0,
+		TrustedProxies:          opts.TrustedProxies,
+		ProxyHeader:             proxyHeader(opts.TrustedProxies),
 	})
 	s.routes()
 	return s, nil
@@ -271,4 +276,13 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 		code = fiber.StatusServiceUnavailable
 	}
 	return c.Status(code).JSON(rep)
+}
+
+// proxyHeader is where the client's address is read behind trusted
+// proxies; without them, from the connection alone.
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }

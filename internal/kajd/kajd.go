@@ -153,6 +153,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		Jobs: jobs.NewManager(100), Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
 		DatabaseAlias: cfg.Deploy.DatabaseAlias, SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
+		TrustedProxies: cfg.Server.TrustedProxies,
 	})
 	if err != nil {
 		return nil, err
