@@ -47,3 +47,16 @@ func TestArrows(t *testing.T) {
 		}
 	}
 }
+
+// TestPackageDocs: every package says what it is for.
+func TestPackageDocs(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}|{{.Doc}}`, mod+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if path, doc, _ := strings.Cut(line, "|"); strings.TrimSpace(doc) == "" {
+			t.Errorf("%s has no package doc comment", path)
+		}
+	}
+}
