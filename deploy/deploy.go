@@ -185,27 +185,40 @@ func (d *Deployer) Deploy(ctx context.Context, app, actor string, emit jobs.Emit
 // env. to zero means the newest release before the live one that was
 // live itself.
 func (d *Deployer) Rollback(ctx context.Context, app string, to uint64, actor string, emit jobs.Emit) (store.Release, error) {
-	if to == 0 {
-		rels, err := d.st.Releases(app, 0)
-		if err != nil {
-			return store.Release{}, err
-		}
-		seenLive := false
-		for _, r := range rels {
-			if r.Status == store.ReleaseLive {
-				seenLive = true
-				continue
-			}
-			if seenLive && r.Status == store.ReleaseSuperseded {
-				to = r.Number
-				break
-			}
-		}
-		if to == 0 {
-			return store.Release{}, &store.ValidationError{Field: "release", Msg: "there is no earlier good release to roll back to"}
-		}
+	rels, err := d.st.Releases(app, 0)
+	if err != nil {
+		return store.Release{}, err
+	}
+	if to, err = RollbackTarget(app, rels, to); err != nil {
+		return store.Release{}, err
 	}
 	return d.deploy(ctx, app, to, actor, emit)
+}
+
+// RollbackTarget checks a rollback of app to release to, given its
+// releases newest first, and returns the release it returns to: to
+// itself when it once served, or, for zero, the newest release before the
+// live one that served. A rollback that cannot work is a
+// *store.ValidationError on the field "release".
+func RollbackTarget(app string, rels []store.Release, to uint64) (uint64, error) {
+	seenLive := false
+	for _, r := range rels {
+		switch {
+		case to != 0 && r.Number == to:
+			if r.Status != store.ReleaseLive && r.Status != store.ReleaseSuperseded {
+				return 0, &store.ValidationError{Field: "release", Msg: fmt.Sprintf("release %d %s; roll back to one that served", to, r.Status)}
+			}
+			return to, nil
+		case to == 0 && r.Status == store.ReleaseLive:
+			seenLive = true
+		case to == 0 && seenLive && r.Status == store.ReleaseSuperseded:
+			return r.Number, nil
+		}
+	}
+	if to != 0 {
+		return 0, &store.ValidationError{Field: "release", Msg: fmt.Sprintf("%s has no release %d", app, to)}
+	}
+	return 0, &store.ValidationError{Field: "release", Msg: "there is no earlier good release to roll back to"}
 }
 
 func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, actor string, emit jobs.Emit) (store.Release, error) {

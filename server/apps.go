@@ -2,12 +2,12 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kajhq/kaj/catalog"
+	"github.com/kajhq/kaj/deploy"
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
@@ -273,7 +273,12 @@ func (s *Server) startDeploy(c *fiber.Ctx, app, kind string, rollback uint64) er
 		return &apiError{Code: fiber.StatusConflict, Msg: "a deploy or operation of " + app + " is already running; wait for it, or cancel its job"}
 	}
 	if kind == "rollback" {
-		if err := s.checkRollback(app, rollback); err != nil {
+		// A rollback that cannot work is refused before a job starts.
+		rels, err := s.opts.Store.Releases(app, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := deploy.RollbackTarget(app, rels, rollback); err != nil {
 			return err
 		}
 	}
@@ -403,31 +408,3 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 
 // clampLimit keeps a page between 1 and 1000 items.
 func clampLimit(n int) int { return min(max(n, 1), 1000) }
-
-// checkRollback refuses, before any job starts, a rollback that cannot
-// work: to a release that does not exist or never served, or, with no
-// release named, when there is no earlier good release.
-func (s *Server) checkRollback(app string, to uint64) error {
-	rels, err := s.opts.Store.Releases(app, 0)
-	if err != nil {
-		return err
-	}
-	seenLive := false
-	for _, r := range rels {
-		switch {
-		case to != 0 && r.Number == to:
-			if r.Status != store.ReleaseLive && r.Status != store.ReleaseSuperseded {
-				return &apiError{Code: fiber.StatusUnprocessableEntity, Field: "release", Msg: fmt.Sprintf("release %d %s; roll back to one that served", to, r.Status)}
-			}
-			return nil
-		case to == 0 && r.Status == store.ReleaseLive:
-			seenLive = true
-		case to == 0 && seenLive && r.Status == store.ReleaseSuperseded:
-			return nil
-		}
-	}
-	if to != 0 {
-		return &apiError{Code: fiber.StatusUnprocessableEntity, Field: "release", Msg: fmt.Sprintf("%s has no release %d", app, to)}
-	}
-	return &apiError{Code: fiber.StatusUnprocessableEntity, Field: "release", Msg: "there is no earlier good release to roll back to"}
-}
