@@ -154,7 +154,10 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 	ctx, cancel := s.session(conn)
 	defer cancel()
 	fail := func(err error) {
-		_, body := classify(err)
+		code, body := classify(err)
+		if code >= 500 {
+			s.log.Error("log stream failed", "app", conn.Params("name"), "err", err)
+		}
 		msg := body.Error
 		if body.Detail != "" {
 			msg += ": " + body.Detail
