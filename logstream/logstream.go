@@ -26,7 +26,8 @@ type Line struct {
 	Time   time.Time `json:"time"`
 	Text   string    `json:"text"`
 	// Skipped, when non-zero, says this viewer missed that many lines
-	// just before this one because it was too slow.
+	// since the line it got before this one, because it was too slow:
+	// a slow viewer loses its oldest waiting lines, never the newest.
 	Skipped uint64 `json:"skipped,omitempty"`
 }
 
@@ -268,6 +269,21 @@ func (st *stream) publish(l Line) {
 	l = st.add(l)
 	for sub := range st.subs {
 		out := l
+		out.Skipped = sub.skipped
+		select {
+		case sub.c <- out:
+			sub.skipped = 0
+			continue
+		default:
+		}
+		// The viewer is behind: its oldest waiting line makes room, so
+		// what it sees last is what the container wrote last, even when
+		// the log then goes quiet.
+		select {
+		case dropped := <-sub.c:
+			sub.skipped += dropped.Skipped + 1
+		default: // the viewer took one meanwhile
+		}
 		out.Skipped = sub.skipped
 		select {
 		case sub.c <- out:

@@ -76,7 +76,12 @@ func BenchmarkLogFanout(b *testing.B) {
 	b.ReportMetric(docker, "docker-lines/s")
 	b.Logf("docker logs -f: %.0f lines/s (runs %.0f)", docker, dockerRates)
 	report(b, 1, fanoutResult{perViewer: []float64{median(oneRates)}, latencies: one.latencies}, docker, 0, 1)
-	b.Logf("one viewer runs: %.0f lines/s", oneRates)
+	ratios := make([]float64, len(oneRates))
+	for i := range oneRates {
+		ratios[i] = oneRates[i] / dockerRates[i]
+	}
+	b.ReportMetric(100*median(ratios), "v1-%-of-docker-paired")
+	b.Logf("one viewer runs: %.0f lines/s; paired with the docker run before each: %.2f of docker (median %.2f)", oneRates, ratios, median(ratios))
 	for _, n := range []int{10, 100} {
 		res, rss, streams := fanout(b, c, p, name, app.URL, n)
 		report(b, n, res, docker, rss, streams)

@@ -205,8 +205,15 @@ func (e engineLogs) Tail(ctx context.Context, id string, n int) ([]logstream.Lin
 	return out, err
 }
 
+// followTail bounds how far back the engine looks for lines at or after
+// since. With a tail the engine reads the log file from its end; with
+// since alone it would scan the whole file first, which takes seconds on
+// a busy container's log. Only the lines written between the history read
+// and the follow starting are wanted, far fewer than this.
+const followTail = 1000
+
 func (e engineLogs) Follow(ctx context.Context, id string, since time.Time, emit func(logstream.Line)) error {
-	return e.d.Logs(ctx, id, runtime.LogOptions{Since: since, Follow: true}, func(l runtime.LogLine) error {
+	return e.d.Logs(ctx, id, runtime.LogOptions{Since: since, Tail: followTail, Follow: true}, func(l runtime.LogLine) error {
 		emit(logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
 		return nil
 	})
