@@ -12,6 +12,9 @@ import (
 type Docker struct {
 	cli   *mclient.Client
 	locks keyedMutex
+	// self is kaj's own container when kaj runs in one off the host's
+	// network; see JoinAppNetworks. Set before use, read-only after.
+	self string
 }
 
 // NewDocker connects to the engine at host, or, when host is empty, to the

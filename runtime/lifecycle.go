@@ -131,6 +131,7 @@ func (d *Docker) RemoveApp(ctx context.Context, app string, deleteData bool) err
 		errs = append(errs, engineError("listing networks of "+app, err))
 	}
 	for _, n := range ns.Items {
+		d.leaveNetwork(ctx, n.ID)
 		if _, err := d.cli.NetworkRemove(ctx, n.ID, mclient.NetworkRemoveOptions{}); err != nil {
 			errs = append(errs, engineError("removing network "+n.Name, err))
 		}

@@ -33,7 +33,11 @@ func (d *Docker) ensureNetwork(ctx context.Context, app string, labels map[strin
 		if n.Name != name || !managed(n.Labels) || n.Labels[LabelApp] != app {
 			return "", fmt.Errorf("ensuring network %s: %w: a network of that name exists that kaj did not create for app %s; remove or rename it", name, ErrConflict, app)
 		}
-		return n.ID, nil
+		members := map[string]bool{}
+		for id := range n.Containers {
+			members[id] = true
+		}
+		return n.ID, d.joinNetwork(ctx, n.ID, members)
 	}
 	if !cerrdefs.IsNotFound(err) {
 		return "", engineError("inspecting network "+name, err)
@@ -45,5 +49,5 @@ func (d *Docker) ensureNetwork(ctx context.Context, app string, labels map[strin
 	if err != nil {
 		return "", engineError("creating network "+name, err)
 	}
-	return created.ID, nil
+	return created.ID, d.joinNetwork(ctx, created.ID, nil)
 }

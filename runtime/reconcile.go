@@ -99,6 +99,7 @@ func (d *Docker) RemoveObject(ctx context.Context, o Object) error {
 		if !managed(res.Network.Labels) {
 			return fmt.Errorf("removing network %s: %w: it is not a kaj network", o.Name, ErrNotFound)
 		}
+		d.leaveNetwork(ctx, res.Network.ID)
 		if _, err := d.cli.NetworkRemove(ctx, res.Network.ID, mclient.NetworkRemoveOptions{}); err != nil {
 			return engineError("removing network "+res.Network.Name, err)
 		}

@@ -141,7 +141,7 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 	err := d.pollAlive(wctx, app.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
 		switch {
 		case opts.Path != "":
-			return probeHTTP(ctx, client, containerOf(c).HostPort, opts.Path)
+			return probeHTTP(ctx, client, d.healthAddr(c), opts.Path)
 		case c.State.Health != nil && c.State.Health.Status != container.NoHealthcheck:
 			return healthState(c.State.Health)
 		}
@@ -167,6 +167,22 @@ func (d *Docker) pollAlive(ctx context.Context, id string, b Backoff, probe func
 		}
 		return probe(ctx, c)
 	})
+}
+
+// healthAddr is where a health check reaches the app: the port it
+// publishes on the host, or, when kaj runs in a container of its own, the
+// app's address on its network (see JoinAppNetworks).
+func (d *Docker) healthAddr(c container.InspectResponse) netip.AddrPort {
+	out := containerOf(c)
+	if d.self == "" || !out.IP.IsValid() || c.NetworkSettings == nil {
+		return out.HostPort
+	}
+	for port, bindings := range c.NetworkSettings.Ports {
+		if len(bindings) > 0 {
+			return netip.AddrPortFrom(out.IP, port.Num())
+		}
+	}
+	return out.HostPort
 }
 
 func probeHTTP(ctx context.Context, client *http.Client, hp netip.AddrPort, path string) error {

@@ -171,6 +171,8 @@ type runOptions struct {
 	// (--network host) listening there (KAJ_LISTEN); otherwise port 8080
 	// is published on a free loopback port.
 	hostListen string
+	// env is added to the container's environment.
+	env []string
 }
 
 // runKaj starts kaj's image with the engine's socket and the data volume
@@ -191,8 +193,9 @@ func runKaj(t *testing.T, env *testutil.Env, tag, sock, volume string, opts runO
 			{Type: mount.TypeVolume, Source: volume, Target: "/data"},
 		},
 	}
+	cfg.Env = append(cfg.Env, opts.env...)
 	if opts.hostListen != "" {
-		cfg.Env = []string{"KAJ_LISTEN=" + opts.hostListen}
+		cfg.Env = append(cfg.Env, "KAJ_LISTEN="+opts.hostListen)
 		hostCfg.NetworkMode = "host"
 	} else {
 		hostCfg.PortBindings = network.PortMap{kajPort: {{HostIP: loopback}}}

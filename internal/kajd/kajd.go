@@ -102,6 +102,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		log.Warn("docker engine unreachable; kaj serves anyway and retries on use", "err", err)
 	} else {
 		log.Info("docker engine", "version", info.Version, "api", info.APIVersion, "host", info.Host)
+		if in, err := k.Engine.JoinAppNetworks(ctx); err != nil {
+			log.Warn("finding kaj's own container", "err", err)
+		} else if in {
+			log.Info("kaj runs in a container: it joins each app's network to reach the app and its database")
+		}
 	}
 	k.Registry, err = registry.New(registry.Options{
 		Engine:      k.Engine.Client(),
