@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/netip"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,10 @@ func (f *fakeRuntime) List(ctx context.Context, app string) ([]runtime.Status, e
 			out = append(out, s)
 		}
 	}
+	// The runtime's order: by app, app containers before the database.
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].App+"\x00"+string(out[i].Role)+"\x00"+out[i].Name < out[j].App+"\x00"+string(out[j].Role)+"\x00"+out[j].Name
+	})
 	return out, nil
 }
 func (f *fakeRuntime) Reconcile(ctx context.Context, known func(app, release string) bool) ([]runtime.Object, error) {

@@ -10,25 +10,10 @@ import (
 	"github.com/kajhq/kaj/store"
 )
 
-// Containers lists app's containers: app containers first, then the
-// database.
+// Containers lists app's containers (every app's for ""), app
+// containers before the database, as the runtime orders them.
 func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status, error) {
-	all, err := d.rt.List(ctx, app)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]runtime.Status, 0, len(all))
-	for _, s := range all {
-		if s.Role == runtime.RoleApp {
-			out = append(out, s)
-		}
-	}
-	for _, s := range all {
-		if s.Role != runtime.RoleApp {
-			out = append(out, s)
-		}
-	}
-	return out, nil
+	return d.rt.List(ctx, app)
 }
 
 // Stop stops app's containers: the app first, then its database.
@@ -116,9 +101,9 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 // containers of this kaj's apps that no live release claims (a crashed
 // deploy's) are removed. Objects of apps this kaj does not know are left
 // alone, whatever their labels: they may be another kaj's on the same
-// engine. Only objects carrying all of Options.Labels are touched. Volumes are never removed here: an app deleted without its
-// data leaves its volume on purpose. Unlabelled objects are never
-// touched. It returns what it removed.
+// engine. Only objects carrying all of Options.Labels are touched, and
+// never volumes: an app deleted without its data leaves its volume on
+// purpose. It returns what it removed.
 func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 	live := map[string]string{} // app -> live release number
 	err := d.st.Update(func(tx *store.Tx) error {

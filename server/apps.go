@@ -165,9 +165,13 @@ func (s *Server) listApps(c *fiber.Ctx) error {
 	if err != nil {
 		s.log.Warn("listing containers", "err", err)
 	}
+	byApp := map[string][]runtime.Status{}
+	for _, st := range cs {
+		byApp[st.App] = append(byApp[st.App], st)
+	}
 	out := make([]appView, len(apps))
 	for i, a := range apps {
-		out[i] = s.view(a, cs, live[a.Name])
+		out[i] = s.view(a, byApp[a.Name], live[a.Name])
 	}
 	return c.JSON(out)
 }
