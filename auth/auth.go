@@ -82,7 +82,7 @@ func NewToken(st *store.Store, user, name string) (string, store.Token, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: user, Action: "token.create", Target: name})
+		_, err = tx.AddEvent(store.Event{Actor: user, Action: store.ActionTokenCreate, Target: name})
 		return err
 	})
 	return secret, tok, err
@@ -110,7 +110,7 @@ func EnsureAdmin(st *store.Store) (string, error) {
 		if _, err := tx.PutUser(store.User{Name: "admin", PasswordHash: hash, Role: "admin"}); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: "kaj", Action: "user.create", Target: "admin", Detail: "first start"})
+		_, err = tx.AddEvent(store.Event{Actor: "kaj", Action: store.ActionUserCreate, Target: "admin", Detail: "first start"})
 		return err
 	})
 	return pw, err
@@ -138,7 +138,7 @@ func ChangePassword(st *store.Store, name, current, next string) error {
 		if err := tx.DeleteUserSessions(name); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: name, Action: "user.password", Target: name})
+		_, err = tx.AddEvent(store.Event{Actor: name, Action: store.ActionUserPassword, Target: name})
 		return err
 	})
 }

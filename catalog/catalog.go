@@ -99,23 +99,48 @@ type Params struct {
 	DatabaseImage string `json:"database_image,omitempty"`
 	// Env is added to (and overrides) the template's env.
 	Env map[string]string `json:"env,omitempty"`
+	// Port and HealthPath replace the template's when set; a HealthPath
+	// of "none" means no health path (the default check).
+	Port       int    `json:"port,omitempty"`
+	HealthPath string `json:"health_path,omitempty"`
 	// DatabaseAlias is the host name of the database; empty means
 	// "dbserver".
 	DatabaseAlias string `json:"-"`
 }
 
 // Instantiate makes an app definition from template id, generating its
-// secrets and database password. The app is validated, not stored.
-func (c *Catalog) Instantiate(id string, p Params) (store.App, error) {
+// secrets and database password, and says which of the template's
+// defaults it took. The app is validated, not stored.
+func (c *Catalog) Instantiate(id string, p Params) (store.App, []string, error) {
 	t, err := c.Get(id)
 	if err != nil {
-		return store.App{}, err
+		return store.App{}, nil, err
 	}
 	a := store.App{
 		Name: p.Name, Image: t.Image, Port: t.Port, HealthPath: t.HealthPath, Template: t.ID,
 	}
+	var defaults []string
 	if p.Image != "" {
 		a.Image = p.Image
+	} else {
+		defaults = append(defaults, fmt.Sprintf("image %s (the template's)", t.Image))
+	}
+	if p.Port != 0 {
+		a.Port = p.Port
+	} else {
+		defaults = append(defaults, fmt.Sprintf("port %d (the template's)", t.Port))
+	}
+	switch p.HealthPath {
+	case "":
+		if t.HealthPath != "" {
+			defaults = append(defaults, fmt.Sprintf("health path %s (the template's; give \"none\" for the default check)", t.HealthPath))
+		} else {
+			defaults = append(defaults, "no health path: the port must answer and the container stay up")
+		}
+	case "none":
+		a.HealthPath = ""
+	default:
+		a.HealthPath = p.HealthPath
 	}
 	env := map[string]string{}
 	for k, v := range t.Env {
@@ -154,12 +179,14 @@ func (c *Catalog) Instantiate(id string, p Params) (store.App, error) {
 		}
 		if p.DatabaseImage != "" {
 			a.Database.Image = p.DatabaseImage
+		} else {
+			defaults = append(defaults, fmt.Sprintf("database image %s (the template's)", db.Image))
 		}
 	}
 	if err := a.Validate(); err != nil {
-		return store.App{}, err
+		return store.App{}, nil, err
 	}
-	return a, nil
+	return a, defaults, nil
 }
 
 const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

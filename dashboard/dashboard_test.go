@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/dockerfile"
+	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -48,18 +50,20 @@ func sampleApps() []AppRow {
 		{App: "blog", Number: 2, Image: blog.Image, Digest: "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", Status: store.ReleaseLive, CreatedBy: "admin", StartedAt: ago(3 * time.Hour), FinishedAt: ptr(ago(3*time.Hour - 14*time.Second))},
 		{App: "blog", Number: 1, Image: blog.Image, Digest: "sha256:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210", Status: store.ReleaseSuperseded, CreatedBy: "admin", StartedAt: ago(50 * time.Hour)},
 	}
-	blogCs := []Container{
-		{ID: strings.Repeat("a1", 32), Name: "blog-app-2", Role: "app", Release: "2", State: "running", Status: "running", HostPort: "127.0.0.1:32768"},
-		{ID: strings.Repeat("b2", 32), Name: "blog-db", Role: "db", State: "running", Status: "running"},
+	blogRels[0].ContainerID = strings.Repeat("a1", 32)
+	blogCs := []runtime.Status{
+		{Container: runtime.Container{ID: strings.Repeat("a1", 32), Name: "blog-app-2", App: "blog", Role: runtime.RoleApp, Release: "2"}, State: "running"},
+		{Container: runtime.Container{ID: strings.Repeat("b2", 32), Name: "blog-db", App: "blog", Role: runtime.RoleDB}, State: "running"},
 	}
 	api := store.App{Name: "api", Image: "registry.example.com/team/api:2.1", Port: 8080}
 	apiRels := []store.Release{{App: "api", Number: 7, Image: api.Image, Status: store.ReleaseLive, CreatedBy: "ci", StartedAt: ago(20 * time.Minute)}}
-	apiCs := []Container{{ID: strings.Repeat("c3", 32), Name: "api-app-7", Role: "app", Release: "7", State: "restarting", Restarts: 4, ExitCode: 3, Status: "restarting (4 restarts, last exit code 3)"}}
+	apiRels[0].ContainerID = strings.Repeat("c3", 32)
+	apiCs := []runtime.Status{{Container: runtime.Container{ID: strings.Repeat("c3", 32), Name: "api-app-7", App: "api", Role: runtime.RoleApp, Release: "7"}, State: "restarting", RestartCount: 4, ExitCode: 3}}
 	fresh := store.App{Name: "fresh", Image: "nginx:1.27", Port: 80}
 	return []AppRow{
-		NewAppRow(blog, blogCs, blogRels, false, true),
-		NewAppRow(api, apiCs, apiRels, false, true),
-		NewAppRow(fresh, nil, nil, false, true),
+		apps.NewView(blog, blogCs, blogRels, false, true, []string{"http://blog.localhost:8000", "https://blog.example.com"}),
+		apps.NewView(api, apiCs, apiRels, false, true, []string{"http://api.localhost:8000"}),
+		apps.NewView(fresh, nil, nil, false, true, []string{"http://fresh.localhost:8000"}),
 	}
 }
 
@@ -70,12 +74,12 @@ func base(nav string) Base {
 // samplePages is one of every page with data that exercises its
 // branches.
 func samplePages() map[string]any {
-	apps := sampleApps()
+	rows := sampleApps()
 	cat, _ := catalog.Default()
 	return map[string]any{
 		"login":      LoginPage{Next: "/apps/blog", FirstStart: true, PasswordFile: "/var/lib/kaj/initial-admin-password"},
-		"apps":       AppsPage{Base: base("apps"), Apps: apps},
-		"app":        AppPage{Base: base("apps"), App: store.App{Name: "blog", Image: "microblog:1.0.0-prod", Port: 5000, Env: []store.EnvVar{{Name: "A", Value: "1"}, {Name: "S", Secret: true}}, Database: apps[0].Database}, Row: apps[0], Releases: []store.Release{*apps[0].Live}, Job: "job123"},
+		"apps":       AppsPage{Base: base("apps"), Apps: rows},
+		"app":        AppPage{Base: base("apps"), App: store.App{Name: "blog", Image: "microblog:1.0.0-prod", Port: 5000, Env: []store.EnvVar{{Name: "A", Value: "1"}, {Name: "S", Secret: true}}, Database: rows[0].Database}, Row: rows[0], Releases: []apps.ReleaseView{{Release: *rows[0].Live, Changes: []store.Change{{Field: "image", From: "microblog:1", To: "microblog:2"}, {Field: "env.SECRET_KEY", From: "(secret)", To: "(secret, changed)"}}}}, Job: "job123"},
 		"new":        NewAppPage{Base: base("apps"), Templates: cat.List(), DatabaseKinds: store.DatabaseKinds},
 		"images":     ImagesPage{Base: base("images"), Images: []Image{{ID: "sha256:" + strings.Repeat("9", 64), Tags: []string{"microblog:1.0.0-prod"}, Size: 23 << 20, Created: ago(time.Hour)}}, Hosts: []string{"registry.example.com"}},
 		"registries": RegistriesPage{Base: base("registries"), Credentials: []store.Credential{{Host: "registry.example.com", Username: "deploy", UpdatedAt: ago(48 * time.Hour)}}},
@@ -203,7 +207,7 @@ func TestRenderer_fragments(t *testing.T) {
 func TestRenderer_escapes(t *testing.T) {
 	r := newRenderer(t)
 	evil := `<script>alert(1)</script>`
-	page := AppsPage{Base: base("apps"), Apps: []AppRow{NewAppRow(store.App{Name: "x", Image: evil}, nil, nil, false, true)}}
+	page := AppsPage{Base: base("apps"), Apps: []AppRow{apps.NewView(store.App{Name: "x", Image: evil}, nil, nil, false, true, nil)}}
 	var buf bytes.Buffer
 	if err := r.Render(&buf, "apps", page); err != nil {
 		t.Fatal(err)
@@ -246,55 +250,6 @@ func TestAssets(t *testing.T) {
 	}
 }
 
-func TestNewAppRow(t *testing.T) {
-	running := Container{Role: "app", Release: "3", State: "running", Status: "running", HostPort: "127.0.0.1:4000"}
-	db := Container{Role: "db", State: "running", Status: "running"}
-	withDB := store.App{Name: "a", Database: &store.Database{Kind: "mysql"}}
-	failed := []store.Release{{Number: 1, Status: store.ReleaseFailed, Error: "health check timed out"}}
-	for _, tc := range []struct {
-		name        string
-		app         store.App
-		cs          []Container
-		rels        []store.Release
-		busy, engOK bool
-		state, db   string
-		url         string
-	}{
-		{"running with database", withDB, []Container{running, db}, nil, false, true, StateRunning, StateRunning, "http://127.0.0.1:4000"},
-		{"newest app container wins", store.App{Name: "a"}, []Container{{Role: "app", Release: "2", State: "exited"}, {Role: "app", Release: "10", State: "running", Health: "healthy"}}, nil, false, true, StateHealthy, "", ""},
-		{"unhealthy", store.App{Name: "a"}, []Container{{Role: "app", State: "running", Health: "unhealthy"}}, nil, false, true, StateUnhealthy, "", ""},
-		{"restarting", store.App{Name: "a"}, []Container{{Role: "app", State: "restarting"}}, nil, false, true, StateRestarting, "", ""},
-		{"stopped", withDB, []Container{{Role: "app", State: "exited"}, {Role: "db", State: "exited"}}, nil, false, true, StateStopped, StateStopped, ""},
-		{"database missing", withDB, []Container{running}, nil, false, true, StateRunning, StateMissing, "http://127.0.0.1:4000"},
-		{"first deploy failed", store.App{Name: "a"}, nil, failed, false, true, StateFailed, "", ""},
-		{"never deployed", store.App{Name: "a"}, nil, nil, false, true, StateNew, "", ""},
-		{"containers gone", store.App{Name: "a"}, nil, []store.Release{{Number: 2, Status: store.ReleaseLive}}, false, true, StateMissing, "", ""},
-		{"deploying", store.App{Name: "a"}, []Container{running}, nil, true, true, StateDeploying, "", "http://127.0.0.1:4000"},
-		{"engine down", withDB, nil, nil, false, false, StateUnknown, StateUnknown, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			r := NewAppRow(tc.app, tc.cs, tc.rels, tc.busy, tc.engOK)
-			if r.State != tc.state || r.DBState != tc.db {
-				t.Errorf("state %q db %q; want %q %q", r.State, r.DBState, tc.state, tc.db)
-			}
-			if tc.state != StateDeploying && r.URL != tc.url {
-				t.Errorf("URL %q; want %q", r.URL, tc.url)
-			}
-			if r.StateText == "" {
-				t.Error("no state text")
-			}
-		})
-	}
-}
-
-func TestNewAppRow_releases(t *testing.T) {
-	rels := []store.Release{{Number: 3, Status: store.ReleaseFailed}, {Number: 2, Status: store.ReleaseLive}, {Number: 1, Status: store.ReleaseSuperseded}}
-	r := NewAppRow(store.App{Name: "a"}, nil, rels, false, true)
-	if r.Last == nil || r.Last.Number != 3 || r.Live == nil || r.Live.Number != 2 {
-		t.Fatalf("last %+v live %+v", r.Last, r.Live)
-	}
-}
-
 func TestFormatting(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{Ago(now, time.Time{}), "never"},
@@ -325,10 +280,10 @@ func TestFormatting(t *testing.T) {
 
 func TestBadgeClass(t *testing.T) {
 	for state, want := range map[string]string{
-		StateRunning: "ok", StateHealthy: "ok", store.ReleaseLive: "ok",
-		StateDeploying: "warn", StateRestarting: "warn", StateStarting: "warn",
-		StateUnhealthy: "bad", StateFailed: "bad", StateMissing: "bad",
-		StateStopped: "off", StateNew: "off", StateUnknown: "off", store.ReleaseSuperseded: "off",
+		apps.StateRunning: "ok", apps.StateHealthy: "ok", store.ReleaseLive: "ok",
+		apps.StateDeploying: "warn", apps.StateRestarting: "warn", apps.StateStarting: "warn",
+		apps.StateUnhealthy: "bad", apps.StateFailed: "bad", apps.StateMissing: "bad",
+		apps.StateStopped: "off", apps.StateNew: "off", apps.StateUnknown: "off", store.ReleaseSuperseded: "off",
 	} {
 		if got := BadgeClass(state); got != want {
 			t.Errorf("BadgeClass(%q) = %q; want %q", state, got, want)
@@ -340,7 +295,7 @@ func TestBadgeClass(t *testing.T) {
 // server gathers, so it speaks neither HTTP nor to the engine.
 func TestImports(t *testing.T) {
 	allowed := map[string]bool{
-		"github.com/kajhq/kaj/store": true, "github.com/kajhq/kaj/catalog": true, "github.com/kajhq/kaj/dockerfile": true,
+		"github.com/kajhq/kaj/store": true, "github.com/kajhq/kaj/apps": true, "github.com/kajhq/kaj/catalog": true, "github.com/kajhq/kaj/dockerfile": true,
 	}
 	files, _ := filepath.Glob("*.go")
 	fset := token.NewFileSet()

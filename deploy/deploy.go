@@ -59,6 +59,18 @@ type Images interface {
 
 var _ Runtime = (*runtime.Docker)(nil)
 
+// Router is what deploy uses of the front door: it points an app's route
+// at the containers that serve it, and lets a replaced one finish its
+// requests before it is removed.
+type Router interface {
+	// Serve points app's route at upstreams ("10.0.3.2:5000")
+	// atomically; none means the app is not serving (503).
+	Serve(app string, upstreams []string) error
+	// Drain waits until no request to upstream is in flight, up to the
+	// router's drain timeout, then closes the upgraded connections left.
+	Drain(ctx context.Context, upstream string) error
+}
+
 // Options tune a Deployer.
 type Options struct {
 	// DatabaseAlias is the host name apps reach their database by.
@@ -74,7 +86,13 @@ type Options struct {
 	Labels map[string]string
 	// Backoff spaces readiness probes; zero means the runtime's default.
 	Backoff runtime.Backoff
-	Logger  *slog.Logger
+	// StableFor is the health check's stability window; zero means the
+	// runtime's default.
+	StableFor time.Duration
+	// Router is the front door; nil means apps are reached on their
+	// published ports only.
+	Router Router
+	Logger *slog.Logger
 }
 
 // Deployer runs deploys. It is safe for concurrent use.
@@ -147,6 +165,7 @@ type run struct {
 	d       *Deployer
 	rel     store.Release
 	emit    jobs.Emit
+	started time.Time
 	created []string // containers this attempt created, removed on failure
 	stopped []string // serving containers stopped to free a fixed port, started again on failure
 }
@@ -246,21 +265,28 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 		if rel, err = tx.CreateRelease(store.Release{App: app, Rollback: rollback, CreatedBy: actor}); err != nil {
 			return err
 		}
-		action := "deploy.start"
+		action, detail := store.ActionDeployStart, fmt.Sprintf("release %d", rel.Number)
 		if rollback != 0 {
-			action = "rollback.start"
+			action, detail = store.ActionRollback, fmt.Sprintf("release %d returns to release %d", rel.Number, rollback)
 		}
-		_, err = tx.AddEvent(store.Event{Actor: actor, Action: action, Target: app, Detail: fmt.Sprintf("release %d", rel.Number)})
+		_, err = tx.AddEvent(store.Event{Actor: actor, Action: action, Target: app, Detail: detail})
 		return err
 	})
 	if err != nil {
 		return store.Release{}, err
 	}
+	started := time.Now()
+	d.log.Info("deploy started", "app", app, "release", rel.Number, "rollback_of", rollback, "actor", actor)
+	// The release runs the definition it recorded: the app's own for a
+	// deploy, the earlier release's for a rollback.
+	if rel.Definition != nil {
+		a.Apply(*rel.Definition)
+	}
 	env := map[string]string{}
 	if rollback != 0 {
 		env, err = d.releaseEnv(app, rel)
 		if err != nil {
-			return d.fail(&run{d: d, rel: rel, emit: emit}, err)
+			return d.fail(&run{d: d, rel: rel, emit: emit, started: started}, err)
 		}
 	} else {
 		for _, e := range a.Env {
@@ -271,7 +297,7 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 		}
 	}
 
-	r := &run{d: d, rel: rel, emit: emit}
+	r := &run{d: d, rel: rel, emit: emit, started: started}
 	if err := d.pipeline(ctx, r, a, sec, env); err != nil {
 		return d.fail(r, err)
 	}
@@ -307,23 +333,15 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 		return err
 	}
 	if err := r.step(StepNetwork, func() (string, error) {
-		name, err := d.rt.EnsureNetwork(ctx, a.Name, d.opts.Labels)
-		return name, err
+		_, err := d.rt.EnsureNetwork(ctx, a.Name, d.opts.Labels)
+		return "kaj-" + a.Name, err
 	}); err != nil {
 		return err
 	}
 	if a.Database != nil {
 		spec := d.databaseSpec(a, sec.DatabasePassword)
 		if err := r.step(StepDatabase, func() (string, error) {
-			if _, _, _, err := d.ensureImage(ctx, spec.Image, r.emit); err != nil {
-				return "", err
-			}
-			db, err := d.rt.EnsureDatabase(ctx, spec)
-			if err != nil {
-				return "", err
-			}
-			err = d.rt.WaitDatabase(ctx, db, runtime.WaitOptions{Timeout: d.opts.DatabaseTimeout, Backoff: d.opts.Backoff})
-			return fmt.Sprintf("%s accepts connections as %s", db.Name, spec.Alias), err
+			return d.ensureDatabase(ctx, r, spec)
 		}); err != nil {
 			return err
 		}
@@ -337,6 +355,15 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 			}
 		}
 	}
+	_, err = d.rollout(ctx, r, a, image, env)
+	return err
+}
+
+// rollout starts a container of a at image, waits until it passes its
+// health check, switches the route to it and drains and removes the
+// containers it replaces: the last three steps of a deploy, shared with a
+// restart.
+func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image string, env map[string]string) (runtime.Container, error) {
 	var c runtime.Container
 	if err := r.step(StepStart, func() (string, error) {
 		if a.HostPort != 0 {
@@ -356,21 +383,22 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 		r.rel.ContainerID = c.ID
 		return c.Name, nil
 	}); err != nil {
-		return err
+		return c, err
 	}
 	if err := r.step(StepHealth, func() (string, error) {
-		err := d.rt.WaitHealthy(ctx, c, runtime.HealthOptions{Path: a.HealthPath, Timeout: d.opts.HealthTimeout, Backoff: d.opts.Backoff})
+		opts := d.healthOptions(a)
+		err := d.rt.WaitHealthy(ctx, c, opts)
 		if err != nil {
 			return "", err
 		}
-		if c.HostPort.IsValid() {
-			return "serving on " + c.HostPort.String(), nil
+		if opts.Path != "" {
+			return fmt.Sprintf("GET %s answers on port %d", opts.Path, a.Port), nil
 		}
-		return "running", nil
+		return fmt.Sprintf("port %d answers and the container stays up", a.Port), nil
 	}); err != nil {
-		return err
+		return c, err
 	}
-	return r.step(StepSwitch, func() (string, error) {
+	return c, r.step(StepSwitch, func() (string, error) {
 		// The new container serves: from here on nothing may take it
 		// down or fail the release. A previous container that will not
 		// go is reported, and reconcile removes it later.
@@ -380,10 +408,36 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 			d.log.Warn("listing previous containers", "app", a.Name, "err", err)
 			return "the previous containers could not be listed; they are removed on kaj's next start", nil
 		}
+		routed := ""
+		if d.opts.Router != nil {
+			// Refresh the address: the engine gives it at start.
+			cur, err := d.rt.List(ctx, a.Name)
+			if err == nil {
+				for _, s := range cur {
+					if s.ID == c.ID {
+						c = s.Container
+					}
+				}
+			}
+			if up := Upstream(c, a.Port); up != "" {
+				if err := d.opts.Router.Serve(a.Name, []string{up}); err != nil {
+					d.log.Error("switching the route", "app", a.Name, "upstream", up, "err", err)
+				} else {
+					routed = "route switched to " + up + "; "
+				}
+			}
+		}
 		n, failed := 0, 0
 		for _, s := range old {
 			if s.Role != runtime.RoleApp || s.ID == c.ID {
 				continue
+			}
+			if d.opts.Router != nil && routed != "" {
+				if up := Upstream(s.Container, a.Port); up != "" {
+					if err := d.opts.Router.Drain(ctx, up); err != nil {
+						d.log.Warn("draining a previous container", "app", a.Name, "container", s.Name, "err", err)
+					}
+				}
 			}
 			if err := d.rt.Remove(ctx, s.ID, false); err != nil {
 				d.log.Warn("removing a previous container", "app", a.Name, "container", s.Name, "err", err)
@@ -393,10 +447,112 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 			n++
 		}
 		if failed > 0 {
-			return fmt.Sprintf("removed %d previous container(s); %d could not be removed and are left for reconcile", n, failed), nil
+			return fmt.Sprintf("%sremoved %d previous container(s); %d could not be removed and are left for reconcile", routed, n, failed), nil
 		}
-		return fmt.Sprintf("removed %d previous container(s)", n), nil
+		return fmt.Sprintf("%sdrained and removed %d previous container(s)", routed, n), nil
 	})
+}
+
+// cleanup removes the containers a failed attempt created and starts
+// again those it stopped. It uses a fresh context: a canceled deploy
+// still cleans up.
+func (d *Deployer) cleanup(r *run) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, id := range r.created {
+		if err := d.rt.Remove(ctx, id, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+			d.log.Warn("removing a failed deploy's container", "app", r.rel.App, "container", id, "err", err)
+		}
+	}
+	for _, id := range r.stopped {
+		if err := d.rt.Start(ctx, id); err != nil {
+			d.log.Error("starting the previous release again", "app", r.rel.App, "container", id, "err", err)
+		}
+	}
+}
+
+// Upstream is where the router reaches an app container: its address on
+// the app network and the app's port; "" while it has no address.
+func Upstream(c runtime.Container, port int) string {
+	if !c.IP.IsValid() || port == 0 {
+		return ""
+	}
+	return netip.AddrPortFrom(c.IP, uint16(port)).String()
+}
+
+func (d *Deployer) healthOptions(a store.App) runtime.HealthOptions {
+	return runtime.HealthOptions{
+		Path: a.HealthPath, Port: a.Port, Timeout: d.opts.HealthTimeout, Backoff: d.backoff(a.Health.Interval.D()),
+		ProbeTimeout: a.Health.Timeout.D(), Retries: a.Health.Retries, StartPeriod: a.Health.StartPeriod.D(),
+		StableFor: d.opts.StableFor,
+	}
+}
+
+// backoff is the probes' backoff, its cap lowered to the app's interval.
+func (d *Deployer) backoff(interval time.Duration) runtime.Backoff {
+	b := d.opts.Backoff
+	if interval > 0 {
+		b.Max = interval
+	}
+	return b
+}
+
+// ensureDatabase starts the app's database and waits until it accepts
+// kaj's login. A database container running another image than the
+// definition names is recreated on the same volume (a major version
+// change is announced loudly: the server upgrades the data files, and
+// going back needs a backup).
+func (d *Deployer) ensureDatabase(ctx context.Context, r *run, spec runtime.DatabaseSpec) (string, error) {
+	if _, _, _, err := d.ensureImage(ctx, spec.Image, r.emit); err != nil {
+		return "", err
+	}
+	db, err := d.rt.EnsureDatabase(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	note := ""
+	if db.Image != "" && db.Image != spec.Image {
+		warn := fmt.Sprintf("the database image changes from %s to %s: recreating %s on the same volume %s", db.Image, spec.Image, db.Name, spec.Volume)
+		if MajorChange(db.Image, spec.Image) {
+			warn += "; this is a major version change: the server may upgrade the data files, and going back needs a backup"
+		}
+		r.emit(jobs.Event{Type: jobs.TypeLog, Step: StepDatabase, Message: warn})
+		d.log.Warn("database image change", "app", spec.App, "from", db.Image, "to", spec.Image)
+		if err := d.rt.Remove(ctx, db.ID, false); err != nil {
+			return "", fmt.Errorf("removing %s to change its image: %w", db.Name, err)
+		}
+		if db, err = d.rt.EnsureDatabase(ctx, spec); err != nil {
+			return "", err
+		}
+		if _, err := d.st.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: store.ActionDBImage, Target: spec.App, Detail: warn}); err != nil {
+			return "", err
+		}
+		note = "; image changed to " + spec.Image
+	}
+	err = d.rt.WaitDatabase(ctx, db, runtime.WaitOptions{Timeout: d.opts.DatabaseTimeout, Backoff: d.opts.Backoff, User: spec.User, Password: spec.Password})
+	return fmt.Sprintf("%s accepts connections as %s%s", db.Name, spec.Alias, note), err
+}
+
+// MajorChange reports whether two image references differ in their tag's
+// major version ("mariadb:10.11" to "mariadb:11.4"), or name different
+// repositories.
+func MajorChange(from, to string) bool {
+	split := func(ref string) (string, string) {
+		if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+			return ref[:i], ref[i+1:]
+		}
+		return ref, "latest"
+	}
+	fr, ft := split(from)
+	tr, tt := split(to)
+	if fr != tr {
+		return true
+	}
+	major := func(tag string) string {
+		m, _, _ := strings.Cut(tag, ".")
+		return m
+	}
+	return major(ft) != major(tt)
 }
 
 // stopServing stops app's running app containers, remembering them so a
@@ -449,7 +605,7 @@ func (d *Deployer) ensureImage(ctx context.Context, ref string, emit jobs.Emit) 
 		emit(jobs.Event{Type: jobs.TypeProgress, Step: StepImage, Layer: strconv.Itoa(p.Index) + " " + p.Layer, Message: string(p.Phase), Current: p.Done, Total: p.Total})
 	})
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", &MissingImageError{Ref: ref, Registry: registry.Host(ref), Err: err}
 	}
 	return res.ID, res.Pinned(), "pulled " + res.Pinned(), nil
 }
@@ -475,27 +631,15 @@ func (d *Deployer) databaseSpec(a store.App, password string) runtime.DatabaseSp
 func (d *Deployer) appSpec(a store.App, release uint64, image string, env map[string]string) runtime.AppSpec {
 	return runtime.AppSpec{
 		App: a.Name, Release: strconv.FormatUint(release, 10), Image: image, Env: env,
-		Port: a.Port, HostPort: a.HostPort, HostIP: d.opts.PublishIP,
+		Port: a.Port, HostPort: a.HostPort, HostIP: d.opts.PublishIP, Private: a.HostPort == 0 && d.opts.Router != nil,
 		Cmd: a.Command, Entrypoint: a.Entrypoint, Restart: runtime.RestartPolicy(a.Restart),
 		Memory: a.MemoryBytes, CPUs: a.CPUs, Labels: d.opts.Labels,
 	}
 }
 
-// fail records a failed release and removes what the attempt created. It
-// uses a fresh context: a canceled deploy still cleans up.
+// fail records a failed release and removes what the attempt created.
 func (d *Deployer) fail(r *run, cause error) (store.Release, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, id := range r.created {
-		if err := d.rt.Remove(ctx, id, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
-			d.log.Warn("removing a failed deploy's container", "app", r.rel.App, "container", id, "err", err)
-		}
-	}
-	for _, id := range r.stopped {
-		if err := d.rt.Start(ctx, id); err != nil {
-			d.log.Error("starting the previous release again", "app", r.rel.App, "container", id, "err", err)
-		}
-	}
+	d.cleanup(r)
 	now := time.Now().UTC()
 	r.rel.Status, r.rel.Error, r.rel.FinishedAt = store.ReleaseFailed, cause.Error(), &now
 	err := d.st.Update(func(tx *store.Tx) error {
@@ -507,12 +651,13 @@ func (d *Deployer) fail(r *run, cause error) (store.Release, error) {
 		if r.rel, err = tx.UpdateRelease(r.rel); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: "deploy.fail", Target: r.rel.App, Detail: fmt.Sprintf("release %d: %v", r.rel.Number, cause)})
+		_, err = tx.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: store.ActionDeployFail, Target: r.rel.App, Detail: fmt.Sprintf("release %d: %v", r.rel.Number, cause)})
 		return err
 	})
 	if err != nil {
 		d.log.Error("recording a failed release", "app", r.rel.App, "release", r.rel.Number, "err", err)
 	}
+	d.log.Warn("deploy failed", "app", r.rel.App, "release", r.rel.Number, "duration", time.Since(r.started).Round(time.Millisecond), "err", firstLine(cause.Error()))
 	return r.rel, fmt.Errorf("deploying %s release %d: %w", r.rel.App, r.rel.Number, cause)
 }
 
@@ -543,11 +688,41 @@ func (d *Deployer) succeed(r *run) (store.Release, error) {
 		if _, err := tx.PruneReleases(r.rel.App, d.opts.KeepReleases); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: "deploy.live", Target: r.rel.App, Detail: fmt.Sprintf("release %d (%s)", r.rel.Number, r.rel.Digest)})
+		if r.rel.Rollback != 0 {
+			// A rollback puts the definition it ran back on the app, so
+			// the next deploy does not bring the newer one back.
+			if _, err := tx.RestoreRelease(r.rel.App, r.rel.Number); err != nil {
+				return err
+			}
+			if _, err := tx.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: store.ActionRestored, Target: r.rel.App, Detail: fmt.Sprintf("rolled back to #%d: settings restored", r.rel.Rollback)}); err != nil {
+				return err
+			}
+		}
+		_, err = tx.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: store.ActionDeployLive, Target: r.rel.App, Detail: fmt.Sprintf("release %d (%s)", r.rel.Number, r.rel.Digest)})
 		return err
 	})
 	if err != nil {
 		return r.rel, fmt.Errorf("recording release %d of %s: %w", r.rel.Number, r.rel.App, err)
 	}
+	d.log.Info("deploy live", "app", r.rel.App, "release", r.rel.Number, "rollback_of", r.rel.Rollback, "duration", time.Since(r.started).Round(time.Millisecond), "image", r.rel.Digest)
 	return r.rel, nil
 }
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// MissingImageError says that an image is neither in the engine nor to be
+// had from its registry.
+type MissingImageError struct {
+	Ref      string
+	Registry string
+	Err      error
+}
+
+func (e *MissingImageError) Error() string {
+	return fmt.Sprintf("the engine has no image %s, and the registry %s could not provide it: %v; build or load the image on this host, or fix the reference or the registry's credentials", e.Ref, e.Registry, e.Err)
+}
+
+func (e *MissingImageError) Unwrap() error { return e.Err }

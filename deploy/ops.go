@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
+	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
 )
@@ -16,30 +18,155 @@ func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status
 	return d.rt.List(ctx, app)
 }
 
-// Stop stops app's containers: the app first, then its database.
+// Stop stops app's containers: the app first, then its database. The
+// route answers 503 from the moment the stop begins.
 func (d *Deployer) Stop(ctx context.Context, app, actor string) error {
-	return d.each(ctx, app, actor, "app.stop", true, func(s runtime.Status) error {
-		return d.rt.Stop(ctx, s.ID, d.opts.StopTimeout)
+	return d.each(ctx, app, actor, store.ActionAppStop, true, func(cs []runtime.Status) error {
+		if d.opts.Router != nil {
+			if err := d.opts.Router.Serve(app, nil); err != nil {
+				return err
+			}
+		}
+		for _, c := range cs {
+			if err := d.rt.Stop(ctx, c.ID, d.opts.StopTimeout); err != nil {
+				return fmt.Errorf("stopping %s: %w", c.Name, err)
+			}
+		}
+		return nil
 	})
 }
 
-// Start starts app's containers: the database first, then the app.
+// Start starts app's containers, the database first, waits until the app
+// passes its health check, and routes to it.
 func (d *Deployer) Start(ctx context.Context, app, actor string) error {
-	return d.each(ctx, app, actor, "app.start", false, func(s runtime.Status) error {
-		return d.rt.Start(ctx, s.ID)
+	return d.each(ctx, app, actor, store.ActionAppStart, false, func(cs []runtime.Status) error {
+		a, err := d.st.App(app)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if err := d.rt.Start(ctx, c.ID); err != nil {
+				return fmt.Errorf("starting %s: %w", c.Name, err)
+			}
+		}
+		var ups []string
+		for _, c := range cs {
+			if c.Role != runtime.RoleApp {
+				continue
+			}
+			if err := d.rt.WaitHealthy(ctx, c.Container, d.healthOptions(a)); err != nil {
+				return err
+			}
+			ups = append(ups, d.upstreamOf(ctx, app, c.ID, a.Port)...)
+		}
+		if d.opts.Router != nil {
+			return d.opts.Router.Serve(app, ups)
+		}
+		return nil
 	})
 }
 
-// Restart restarts app's containers, database first.
+// upstreamOf reads a container's current address: a start gives it a new
+// one.
+func (d *Deployer) upstreamOf(ctx context.Context, app, id string, port int) []string {
+	cs, err := d.rt.List(ctx, app)
+	if err != nil {
+		return nil
+	}
+	for _, c := range cs {
+		if c.ID == id && c.State == "running" {
+			if up := Upstream(c.Container, port); up != "" {
+				return []string{up}
+			}
+		}
+	}
+	return nil
+}
+
+// Restart replaces the live release's app container with a fresh one the
+// way a deploy does (start, health check, switch, drain), so it costs no
+// downtime; a database that is not running is started first. It records
+// no new release.
 func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
-	return d.each(ctx, app, actor, "app.restart", false, func(s runtime.Status) error {
-		return d.rt.Restart(ctx, s.ID, d.opts.StopTimeout)
+	return d.each(ctx, app, actor, store.ActionAppRestart, false, func(cs []runtime.Status) error {
+		var (
+			a    store.App
+			sec  store.AppSecrets
+			live *store.Release
+		)
+		err := d.st.View(func(tx *store.Tx) (err error) {
+			if a, err = tx.App(app); err != nil {
+				return err
+			}
+			if sec, err = tx.RevealApp(app); err != nil {
+				return err
+			}
+			rels, err := tx.Releases(app, 0)
+			for i := range rels {
+				if rels[i].Status == store.ReleaseLive {
+					live = &rels[i]
+					break
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if live == nil {
+			return fmt.Errorf("app %q has no live release to restart: %w; deploy it", app, runtime.ErrNotFound)
+		}
+		if live.Definition != nil {
+			a.Apply(*live.Definition)
+		}
+		env, err := d.releaseEnv(app, *live)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.Role == runtime.RoleDB && c.State != "running" {
+				if err := d.rt.Start(ctx, c.ID); err != nil {
+					return fmt.Errorf("starting %s: %w", c.Name, err)
+				}
+			}
+		}
+		if a.Database != nil {
+			spec := d.databaseSpec(a, sec.DatabasePassword)
+			dbEnv, err := runtime.DatabaseEnv(spec, a.Database.URLScheme)
+			if err != nil {
+				return err
+			}
+			for k, v := range dbEnv {
+				if _, set := env[k]; !set {
+					env[k] = v
+				}
+			}
+		}
+		image := live.Digest
+		if image == "" {
+			image = live.Image
+		}
+		r := &run{d: d, rel: *live, emit: func(jobs.Event) {}, started: time.Now()}
+		c, err := d.rollout(ctx, r, a, image, env)
+		if err != nil {
+			d.cleanup(r)
+			return err
+		}
+		return d.st.Update(func(tx *store.Tx) error {
+			cur, err := tx.Release(app, live.Number)
+			if err != nil {
+				return err
+			}
+			cur.ContainerID = c.ID
+			_, err = tx.UpdateRelease(cur)
+			return err
+		})
 	})
 }
 
-// each applies fn to app's containers, app containers first when
-// appFirst, and records the action.
-func (d *Deployer) each(ctx context.Context, app, actor, action string, appFirst bool, fn func(runtime.Status) error) error {
+// each runs fn on app's containers, app containers first when appFirst,
+// under the app's lock, and records the action.
+func (d *Deployer) each(ctx context.Context, app, actor string, action store.Action, appFirst bool, fn func([]runtime.Status) error) error {
 	if _, err := d.st.App(app); err != nil {
 		return err
 	}
@@ -60,10 +187,8 @@ func (d *Deployer) each(ctx context.Context, app, actor, action string, appFirst
 			cs[i], cs[j] = cs[j], cs[i]
 		}
 	}
-	for _, c := range cs {
-		if err := fn(c); err != nil {
-			return fmt.Errorf("%s %s: %w", action, c.Name, err)
-		}
+	if err := fn(cs); err != nil {
+		return fmt.Errorf("%s: %w", action, err)
 	}
 	_, err = d.st.AddEvent(store.Event{Actor: actor, Action: action, Target: app})
 	return err
@@ -91,7 +216,7 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 		if deleteData {
 			detail = "data deleted"
 		}
-		_, err := tx.AddEvent(store.Event{Actor: actor, Action: "app.delete", Target: app, Detail: detail})
+		_, err := tx.AddEvent(store.Event{Actor: actor, Action: store.ActionAppDelete, Target: app, Detail: detail})
 		return err
 	})
 }
@@ -129,7 +254,7 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 					if _, err := tx.UpdateRelease(r); err != nil {
 						return err
 					}
-					if _, err := tx.AddEvent(store.Event{Actor: "kaj", Action: "deploy.interrupted", Target: a.Name, Detail: fmt.Sprintf("release %d", r.Number)}); err != nil {
+					if _, err := tx.AddEvent(store.Event{Actor: "kaj", Action: store.ActionInterrupted, Target: a.Name, Detail: fmt.Sprintf("release %d", r.Number)}); err != nil {
 						return err
 					}
 				}

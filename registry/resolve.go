@@ -211,3 +211,13 @@ func describe(info *Image, img v1.Image) error {
 	}
 	return nil
 }
+
+// Host names the registry an image reference points at ("index.docker.io"
+// for a bare "nginx:1"), or "" when ref does not parse.
+func Host(ref string) string {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return ""
+	}
+	return r.Context().RegistryStr()
+}

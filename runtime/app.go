@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -52,6 +51,9 @@ type AppSpec struct {
 	// HostIP is the host address Port is published on; the zero value
 	// means 127.0.0.1, for a proxy on this machine to front the app.
 	HostIP netip.Addr
+	// Private publishes nothing on the host: the app is reached on its
+	// network alone, as kaj's router reaches it. HostPort must be zero.
+	Private bool
 	// Cmd and Entrypoint replace the image's when set.
 	Cmd        []string
 	Entrypoint []string
@@ -86,6 +88,9 @@ func (s AppSpec) validate() error {
 	}
 	if err := checkPort("AppSpec.HostPort", s.HostPort, true); err != nil {
 		return err
+	}
+	if s.Private && s.HostPort != 0 {
+		return invalid("AppSpec.HostPort", strconv.Itoa(s.HostPort), "a private container publishes no port; leave HostPort zero")
 	}
 	if s.HostPort != 0 && s.Port == 0 {
 		return invalid("AppSpec.HostPort", strconv.Itoa(s.HostPort), "publishes AppSpec.Port, which is not set")
@@ -144,7 +149,10 @@ func (d *Docker) StartApp(ctx context.Context, spec AppSpec) (Container, error) 
 			NanoCPUs: int64(math.Round(spec.CPUs * 1e9)),
 		},
 	}
-	if spec.Port != 0 {
+	if spec.Port != 0 && spec.Private {
+		port, _ := network.PortFrom(uint16(spec.Port), network.TCP)
+		cfg.ExposedPorts = network.PortSet{port: {}}
+	} else if spec.Port != 0 {
 		port, _ := network.PortFrom(uint16(spec.Port), network.TCP)
 		ip := spec.HostIP
 		if !ip.IsValid() {
@@ -173,40 +181,6 @@ func (d *Docker) StartApp(ctx context.Context, spec AppSpec) (Container, error) 
 		return Container{}, engineError("starting app container "+name, err)
 	}
 	return d.container(ctx, created.ID)
-}
-
-// Replace starts spec's container beside old, waits for it to turn
-// healthy, then stops and removes old, so a new version that fails never
-// takes the running one down: on failure the new container is removed,
-// old keeps running, and the error (a *WaitError when it was the health
-// check) says why. A zero old just starts and waits, for an app's first
-// release. When the new container is healthy but old cannot be removed,
-// Replace returns the new container and the error.
-func (d *Docker) Replace(ctx context.Context, old Container, spec AppSpec, health HealthOptions) (Container, error) {
-	if err := spec.validate(); err != nil {
-		return Container{}, err
-	}
-	if old.ID != "" && old.App != spec.App {
-		return Container{}, invalid("AppSpec.App", spec.App, fmt.Sprintf("replaces a container of app %q: an app replaces only its own containers", old.App))
-	}
-	if old.ID != "" && spec.HostPort != 0 && old.HostPort.Port() == uint16(spec.HostPort) {
-		return Container{}, fmt.Errorf("replacing %s: %w: host port %d is held by the container being replaced; leave AppSpec.HostPort zero so the engine picks one", old.Name, ErrConflict, spec.HostPort)
-	}
-	c, err := d.StartApp(ctx, spec)
-	if err != nil {
-		return Container{}, err
-	}
-	if err := d.WaitHealthy(ctx, c, health); err != nil {
-		d.discard(ctx, c.ID)
-		return Container{}, fmt.Errorf("replacing with release %s: %w", spec.Release, err)
-	}
-	if old.ID == "" {
-		return c, nil
-	}
-	if err := d.Remove(ctx, old.ID, false); err != nil && !errors.Is(err, ErrNotFound) {
-		return c, fmt.Errorf("removing the replaced container %s: %w", old.Name, err)
-	}
-	return c, nil
 }
 
 // discard force-removes a container kaj just created and will not use,

@@ -99,6 +99,9 @@ type WaitError struct {
 	Logs []string
 	// Err is the last probe's failure or the context's error, if any.
 	Err error
+	// Hint is what the logs suggest is wrong, when they do (an app that
+	// listens on another port); empty otherwise.
+	Hint string
 }
 
 func (e *WaitError) Error() string {
@@ -106,6 +109,9 @@ func (e *WaitError) Error() string {
 	fmt.Fprintf(&b, "%s not ready: %s", e.Name, e.Reason)
 	if e.Err != nil {
 		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, "; %s", e.Hint)
 	}
 	if len(e.Logs) > 0 {
 		b.WriteString("; last log lines:")

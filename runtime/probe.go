@@ -192,8 +192,10 @@ func postgresError(body []byte) (code, msg string) {
 	return code, msg
 }
 
-// probeDatabase dials addr and reads the greeting of a kind server.
-func probeDatabase(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), kind DatabaseKind, addr string) error {
+// probeDatabase dials addr and reads the greeting of a kind server; for
+// MySQL and MariaDB with a user given, it logs in and quits (see
+// mysqlLogin).
+func probeDatabase(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), kind DatabaseKind, addr, user, password string) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	conn, err := dial(ctx, "tcp", addr)
@@ -206,6 +208,9 @@ func probeDatabase(ctx context.Context, dial func(context.Context, string, strin
 	}
 	if kind == Postgres {
 		return postgresStartup(conn, "kaj_probe")
+	}
+	if user != "" {
+		return mysqlLogin(conn, user, password)
 	}
 	_, err = mysqlGreeting(conn)
 	return err

@@ -187,7 +187,7 @@ func TestProbeDatabase_overTCP(t *testing.T) {
 		}
 	}()
 	dial := (&net.Dialer{}).DialContext
-	if err := probeDatabase(t.Context(), dial, MariaDB, l.Addr().String()); err != nil {
+	if err := probeDatabase(t.Context(), dial, MariaDB, l.Addr().String(), "", ""); err != nil {
 		t.Fatalf("probe of a greeting server: %v", err)
 	}
 	// A port that accepts but never greets is not ready: the probe must
@@ -199,7 +199,7 @@ func TestProbeDatabase_overTCP(t *testing.T) {
 	defer silent.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	if err := probeDatabase(ctx, dial, MySQL, silent.Addr().String()); err == nil {
+	if err := probeDatabase(ctx, dial, MySQL, silent.Addr().String(), "", ""); err == nil {
 		t.Fatal("a silent port passed the probe")
 	}
 }

@@ -86,14 +86,10 @@ func TestValidation_refusedBeforeTheEngine(t *testing.T) {
 		{"db volume with slash", ensureDB(db(func(s *runtime.DatabaseSpec) { s.Volume = "/var/lib/data" })), "DatabaseSpec.Volume"},
 		{"db memory below minimum", ensureDB(db(func(s *runtime.DatabaseSpec) { s.Memory = 1 << 20 })), "DatabaseSpec.Memory"},
 		{"network app invalid", func() error { _, err := d.EnsureNetwork(ctx, "a.b", nil); return err }, "app"},
-		{"replace another app", func() error {
-			_, err := d.Replace(ctx, runtime.Container{ID: "abc", App: "other"}, goodApp(), runtime.HealthOptions{})
+		{"private with host port", func() error {
+			_, err := d.StartApp(ctx, app(func(s *runtime.AppSpec) { s.Private, s.HostPort = true, 8080 }))
 			return err
-		}, "AppSpec.App"},
-		{"replace bad spec", func() error {
-			_, err := d.Replace(ctx, runtime.Container{}, app(func(s *runtime.AppSpec) { s.Port = 0x10000 }), runtime.HealthOptions{})
-			return err
-		}, "AppSpec.Port"},
+		}, "AppSpec.HostPort"},
 		{"health path relative", func() error {
 			return d.WaitHealthy(ctx, runtime.Container{ID: "abc"}, runtime.HealthOptions{Path: "healthz"})
 		}, "HealthOptions.Path"},

@@ -32,20 +32,47 @@ type WaitOptions struct {
 	// Dial opens the probe's connection to the database's address on its
 	// app network; nil means a plain net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// User and Password, when set, make the probe of a MySQL or MariaDB
+	// server log in and quit: no warning in the server's log, and wrong
+	// credentials are ErrCredentials at once rather than an app that
+	// cannot connect later.
+	User, Password string
 }
 
 // HealthOptions tune WaitHealthy.
 type HealthOptions struct {
-	// Path is the app's HTTP health path ("/healthz"), asked on the port
-	// the app publishes on the host; any 2xx or 3xx answer is healthy
-	// (redirects are not followed). Empty means the image's own
-	// HEALTHCHECK decides, or, without one, that running is enough.
+	// Path is the app's HTTP health path ("/healthz"): healthy when it
+	// answers 2xx or 3xx (redirects are not followed). Empty means the
+	// default check: the port accepts TCP connections and, when it speaks
+	// HTTP, answers "GET /" with anything but a 5xx.
 	Path string
-	// Timeout bounds the wait; zero means DefaultHealthTimeout.
+	// Port is the port the app listens on in its container, asked on the
+	// container's address on its app network. Zero means the port the
+	// container publishes.
+	Port int
+	// Timeout bounds the whole wait; zero means DefaultHealthTimeout.
 	Timeout time.Duration
+	// ProbeTimeout bounds one probe; zero means 2s.
+	ProbeTimeout time.Duration
+	// Retries is how many failed probes in a row, once StartPeriod has
+	// passed, fail the wait early; zero means probes go on until Timeout.
+	Retries int
+	// StartPeriod is how long after the container's start failures do
+	// not count towards Retries.
+	StartPeriod time.Duration
+	// StableFor is how long the container must have been running, without
+	// a restart, before it counts as healthy: a server that answers once
+	// and crashes a moment later is not healthy. Zero means
+	// DefaultStableFor; negative means no window.
+	StableFor time.Duration
 	// Backoff spaces the probes; its zero value is 10ms doubling to 1s.
 	Backoff Backoff
 }
+
+// DefaultStableFor is the default stability window: long enough to
+// catch a server that crashes right after it first answers (a missing
+// file, a failed migration), short enough not to slow a deploy.
+const DefaultStableFor = time.Second
 
 // exitedError ends a wait early: the container stopped, or the engine
 // restarted it.
@@ -53,6 +80,7 @@ type exitedError struct {
 	exited bool // false: unhealthy, still running
 	code   int
 	reason string
+	cause  error
 }
 
 func (e *exitedError) Error() string { return e.reason }
@@ -110,7 +138,10 @@ func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOption
 			return retryable{fmt.Errorf("no address on network %s yet", networkName(db.App))}
 		}
 		addr := netip.AddrPortFrom(ip, uint16(k.port)).String()
-		if err := probeDatabase(ctx, dial, db.Kind, addr); err != nil {
+		if err := probeDatabase(ctx, dial, db.Kind, addr, opts.User, opts.Password); err != nil {
+			if errors.Is(err, ErrCredentials) {
+				return err
+			}
 			return retryable{err}
 		}
 		return nil
@@ -118,11 +149,14 @@ func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOption
 	return d.waitFailed(ctx, wctx, db, timeout, err)
 }
 
-// WaitHealthy waits until app answers its health check (see
-// HealthOptions.Path), probing with bounded exponential backoff until the
-// timeout. When the container exits, is restarted, turns unhealthy, or the
-// deadline passes first, the error is a *WaitError with its exit code and
-// last log lines.
+// WaitHealthy waits until app passes its health check (see
+// HealthOptions): the probe passes, the image's own HEALTHCHECK (when it
+// has one) reports healthy, and the container has run for the stability
+// window without a restart. It probes with bounded exponential backoff.
+// When the container exits, is restarted, turns unhealthy, fails
+// Retries probes in a row, or the deadline passes first, the error is a
+// *WaitError with its exit code, last log lines, and, when the logs show
+// the app listening on another port, a hint saying so.
 func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOptions) error {
 	if app.ID == "" {
 		return invalid("Container.ID", "", "WaitHealthy needs a container, as StartApp returns it")
@@ -130,6 +164,11 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 	if opts.Path != "" && !strings.HasPrefix(opts.Path, "/") {
 		return invalid("HealthOptions.Path", opts.Path, `a health path starts with "/", e.g. "/healthz"`)
 	}
+	stable := opts.StableFor
+	if stable == 0 {
+		stable = DefaultStableFor
+	}
+	probeTimeout := orDefault(opts.ProbeTimeout, 2*time.Second)
 	client := &http.Client{
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		// The container may be gone a moment later: keep no connections.
@@ -138,16 +177,42 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 	timeout := orDefault(opts.Timeout, DefaultHealthTimeout)
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	failures := 0
 	err := d.pollAlive(wctx, app.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
-		switch {
-		case opts.Path != "":
-			return probeHTTP(ctx, client, d.healthAddr(c), opts.Path)
-		case c.State.Health != nil && c.State.Health.Status != container.NoHealthcheck:
-			return healthState(c.State.Health)
+		addr := d.probeAddr(c, opts.Port)
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		var err error
+		if opts.Path != "" {
+			err = probeHTTP(pctx, client, addr, opts.Path)
+		} else {
+			err = probeDefault(pctx, addr)
+		}
+		if err == nil && c.State.Health != nil && c.State.Health.Status != container.NoHealthcheck {
+			err = healthState(c.State.Health)
+		}
+		started := stableSince(c.State.StartedAt)
+		if err != nil {
+			var r retryable
+			if errors.As(err, &r) && opts.Retries > 0 && time.Since(started) >= opts.StartPeriod {
+				if failures++; failures >= opts.Retries {
+					return &exitedError{code: -1, reason: fmt.Sprintf("failed %d health probes in a row", failures), cause: r.error}
+				}
+			}
+			return err
+		}
+		failures = 0
+		if up := time.Since(started); stable > 0 && up < stable {
+			return retryable{fmt.Errorf("answering, and watched for %s of the %s it must run without a restart", up.Round(time.Millisecond), stable)}
 		}
 		return nil
 	})
-	return d.waitFailed(ctx, wctx, app, timeout, err)
+	err = d.waitFailed(ctx, wctx, app, timeout, err)
+	var we *WaitError
+	if errors.As(err, &we) && opts.Port != 0 {
+		we.Hint = portHint(we.Logs, opts.Port)
+	}
+	return err
 }
 
 // pollAlive runs probe on the container's latest state until it passes,
@@ -169,17 +234,21 @@ func (d *Docker) pollAlive(ctx context.Context, id string, b Backoff, probe func
 	})
 }
 
-// healthAddr is where a health check reaches the app: the port it
-// publishes on the host, or, when kaj runs in a container of its own, the
-// app's address on its network (see JoinAppNetworks).
-func (d *Docker) healthAddr(c container.InspectResponse) netip.AddrPort {
+// probeAddr is where a health check reaches the app: its address on the
+// app network and its port there, which is where the router reaches it
+// too. Without that address (a container on another network driver), or
+// without a port to ask, the port it publishes on the host.
+func (d *Docker) probeAddr(c container.InspectResponse, port int) netip.AddrPort {
 	out := containerOf(c)
-	if d.self == "" || !out.IP.IsValid() || c.NetworkSettings == nil {
-		return out.HostPort
-	}
-	for port, bindings := range c.NetworkSettings.Ports {
-		if len(bindings) > 0 {
-			return netip.AddrPortFrom(out.IP, port.Num())
+	if out.IP.IsValid() {
+		if port == 0 && c.NetworkSettings != nil {
+			for p := range c.NetworkSettings.Ports {
+				port = int(p.Num())
+				break
+			}
+		}
+		if port != 0 {
+			return netip.AddrPortFrom(out.IP, uint16(port))
 		}
 	}
 	return out.HostPort
@@ -197,9 +266,7 @@ func probeHTTP(ctx context.Context, client *http.Client, hp netip.AddrPort, path
 		}
 	}
 	url := "http://" + netip.AddrPortFrom(ip, hp.Port()).String() + path
-	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
@@ -244,7 +311,7 @@ func (d *Docker) waitFailed(ctx, wctx context.Context, c Container, timeout time
 	var ex *exitedError
 	switch {
 	case errors.As(err, &ex):
-		we.Reason, we.Exited, we.ExitCode = ex.reason, ex.exited, ex.code
+		we.Reason, we.Exited, we.ExitCode, we.Err = ex.reason, ex.exited, ex.code, ex.cause
 	case wctx.Err() != nil:
 		we.Reason = fmt.Sprintf("timed out after %s", timeout)
 		we.Err = err

@@ -162,14 +162,14 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	u, err := auth.Check(s.opts.Store, req.Username, req.Password)
 	if err != nil {
-		s.audit("anonymous", "login.fail", req.Username, c.IP())
+		s.audit("anonymous", store.ActionLoginFail, req.Username, c.IP())
 		return err
 	}
 	token, sess, err := auth.NewSession(s.opts.Store, u.Name, s.opts.SessionTTL, time.Now())
 	if err != nil {
 		return err
 	}
-	s.audit(u.Name, "login", u.Name, c.IP())
+	s.audit(u.Name, store.ActionLogin, u.Name, c.IP())
 	s.setSessionCookie(c, token, sess.ExpiresAt)
 	return c.JSON(meResponse{User: u.Name, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
 }
@@ -259,7 +259,7 @@ func (s *Server) deleteToken(c *fiber.Ctx) error {
 		if err := tx.DeleteToken(id); err != nil {
 			return err
 		}
-		_, err := tx.AddEvent(store.Event{Actor: actor(c), Action: "token.revoke", Target: id})
+		_, err := tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionTokenRevoke, Target: id})
 		return err
 	})
 	if err != nil {
@@ -308,7 +308,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		if u, err = tx.PutUser(store.User{Name: req.Name, PasswordHash: hash, Role: "admin"}); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: "user.create", Target: req.Name})
+		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionUserCreate, Target: req.Name})
 		return err
 	})
 	if err != nil {
@@ -318,7 +318,7 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 }
 
 // audit records an event; a failure to record is logged, not fatal.
-func (s *Server) audit(who, action, target, detail string) {
+func (s *Server) audit(who string, action store.Action, target, detail string) {
 	if _, err := s.opts.Store.AddEvent(store.Event{Actor: who, Action: action, Target: target, Detail: detail}); err != nil {
 		s.log.Warn("recording event", "action", action, "err", err)
 	}

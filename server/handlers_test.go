@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/jobs"
@@ -127,8 +128,13 @@ func newFixture(t *testing.T, edits ...func(*Options)) *fixture {
 	}
 	cat, _ := catalog.Default()
 	dep := &fakeDeployer{st: st}
+	jm := jobs.NewManager(10)
+	svc, err := apps.New(apps.Options{Store: st, Deployer: dep, Catalog: cat, Jobs: jm})
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := Options{
-		Store: st, Engine: fakeEngine{}, Deployer: dep, Registry: &fakeRegistry{badPassword: "wrong"},
+		Store: st, Engine: fakeEngine{}, Apps: svc, Jobs: jm, Registry: &fakeRegistry{badPassword: "wrong"},
 		Catalog: cat, Hub: logstream.NewHub(idleLogs{}, logstream.Options{}),
 		Logs: fakeLogs{},
 	}
@@ -333,7 +339,7 @@ func TestApps_CRUD(t *testing.T) {
 	if sec.Env["SECRET_KEY"] != "topsecret-123456" || len(sec.DatabasePassword) < 20 {
 		t.Fatalf("secrets after update: %+v", sec)
 	}
-	f.expect(f.as("PUT", "/api/v1/apps/blog", `{"name":"other","image":"x:1","port":1}`), 400, "renamed")
+	f.expect(f.as("PUT", "/api/v1/apps/blog", `{"name":"other","image":"x:1","port":1}`), 422, "renamed")
 
 	pw := f.expect(f.as("GET", "/api/v1/apps/blog/database/password", ""), 200)
 	if !strings.Contains(pw, sec.DatabasePassword) {

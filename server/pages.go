@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"html"
-	"net"
-	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/dashboard"
 	"github.com/kajhq/kaj/dockerfile"
@@ -223,7 +222,7 @@ func (p *site) login(c *fiber.Ctx) error {
 	name, pw := strings.TrimSpace(c.FormValue("username")), c.FormValue("password")
 	u, err := auth.Check(s.opts.Store, name, pw)
 	if err != nil {
-		s.audit("anonymous", "login.fail", name, c.IP())
+		s.audit("anonymous", store.ActionLoginFail, name, c.IP())
 		page := p.loginPage(c)
 		page.Username = name
 		page.Error = "Wrong user name or password."
@@ -236,7 +235,7 @@ func (p *site) login(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	s.audit(u.Name, "login", u.Name, c.IP())
+	s.audit(u.Name, store.ActionLogin, u.Name, c.IP())
 	s.setSessionCookie(c, token, sess.ExpiresAt)
 	return c.Redirect(safeNext(c.FormValue("next")), fiber.StatusSeeOther)
 }
@@ -301,113 +300,38 @@ func capitalize(s string) string {
 
 // ---------- apps ----------
 
-type appRecord struct {
-	app      store.App
-	releases []store.Release
-}
-
-// loadApps reads one app (only) or all, with their releases, newest
-// first, in one transaction.
-func (s *Server) loadApps(only string) ([]appRecord, error) {
-	var out []appRecord
-	err := s.opts.Store.View(func(tx *store.Tx) error {
-		var apps []store.App
-		if only != "" {
-			a, err := tx.App(only)
-			if err != nil {
-				return err
-			}
-			apps = []store.App{a}
-		} else {
-			var err error
-			if apps, err = tx.Apps(); err != nil {
-				return err
-			}
-		}
-		out = make([]appRecord, 0, len(apps))
-		for _, a := range apps {
-			rels, err := tx.Releases(a.Name, 0)
-			if err != nil {
-				return err
-			}
-			out = append(out, appRecord{app: a, releases: rels})
-		}
-		return nil
-	})
-	return out, err
-}
-
-// containerViews lists the containers of app (every app's for "") by app.
-// An engine that does not answer is not an error for a page: it says so
-// in the returned text and the page shows states as unknown.
-func (s *Server) containerViews(ctx context.Context, app, host string) (map[string][]dashboard.Container, string) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	cs, err := s.opts.Deployer.Containers(ctx, app)
-	if err != nil {
-		s.log.Warn("listing containers for the dashboard", "app", app, "err", err)
-		_, body := classify(err)
-		if body.Detail != "" {
-			return nil, body.Error + ": " + body.Detail
-		}
-		return nil, body.Error
-	}
-	out := map[string][]dashboard.Container{}
-	for _, c := range cs {
-		out[c.App] = append(out[c.App], dashboard.Container{
-			ID: c.ID, Name: c.Name, Role: string(c.Role), Release: c.Release, Image: c.Image,
-			State: c.State, Health: c.Health, Status: c.String(), Restarts: c.RestartCount, ExitCode: c.ExitCode,
-			HostPort: reachable(c.HostPort, host), StartedAt: c.StartedAt,
-		})
-	}
-	return out, ""
-}
-
-// reachable names a published port as the browser can reach it: a port
-// published on every address (0.0.0.0) is reached through the host the
-// dashboard itself was opened at.
-func reachable(hp netip.AddrPort, requestHost string) string {
-	if !hp.IsValid() {
+// engineText is what a page says when the engine did not answer.
+func engineText(err error) string {
+	if err == nil {
 		return ""
 	}
-	if !hp.Addr().IsUnspecified() {
-		return hp.String()
+	_, body := classify(err)
+	if body.Detail != "" {
+		return body.Error + ": " + body.Detail
 	}
-	h := requestHost
-	if host, _, err := net.SplitHostPort(requestHost); err == nil {
-		h = host
-	}
-	if h == "" {
-		h = "127.0.0.1"
-	}
-	return net.JoinHostPort(strings.Trim(h, "[]"), strconv.Itoa(int(hp.Port())))
+	return body.Error
 }
 
 func (p *site) apps(c *fiber.Ctx) error {
-	recs, err := p.s.loadApps("")
+	views, engErr, err := p.s.opts.Apps.List(c.UserContext())
 	if err != nil {
 		return err
 	}
-	cs, engineErr := p.s.containerViews(c.UserContext(), "", c.Hostname())
-	page := dashboard.AppsPage{Base: p.base(c, "apps"), EngineError: engineErr, Apps: make([]dashboard.AppRow, len(recs))}
-	for i, r := range recs {
-		page.Apps[i] = dashboard.NewAppRow(r.app, cs[r.app.Name], r.releases, p.s.opts.Deployer.Busy(r.app.Name), engineErr == "")
-	}
+	page := dashboard.AppsPage{Base: p.base(c, "apps"), EngineError: engineText(engErr), Apps: views}
 	return p.render(c, fiber.StatusOK, "apps", page)
 }
 
 func (p *site) app(c *fiber.Ctx) error {
 	name := c.Params("name")
-	recs, err := p.s.loadApps(name)
+	v, engErr, err := p.s.opts.Apps.GetWithEngine(c.UserContext(), name)
 	if err != nil {
 		return err
 	}
-	r := recs[0]
-	cs, engineErr := p.s.containerViews(c.UserContext(), name, c.Hostname())
-	page := dashboard.AppPage{
-		Base: p.base(c, "apps"), App: r.app, Releases: r.releases, EngineError: engineErr,
-		Row: dashboard.NewAppRow(r.app, cs[name], r.releases, p.s.opts.Deployer.Busy(name), engineErr == ""),
+	rels, err := p.s.opts.Apps.Releases(name, 1000)
+	if err != nil {
+		return err
 	}
+	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr)}
 	// The page follows the deploy it was opened for (?job=, from the page
 	// that started it, even when it has ended by now), else one running.
 	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {
@@ -417,7 +341,7 @@ func (p *site) app(c *fiber.Ctx) error {
 		if page.Job != "" {
 			break
 		}
-		if j.Target != name || (j.Kind != "deploy" && j.Kind != "rollback") {
+		if j.Target != name || (j.Kind != apps.JobDeploy && j.Kind != apps.JobRollback) {
 			continue
 		}
 		if st, _ := j.Status(); st == jobs.StatusRunning {

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/jobs"
@@ -113,8 +114,13 @@ func newPageSite(t testing.TB) *pageSite {
 		t.Fatal(err)
 	}
 	dep := &pageDeployer{}
+	jm := jobs.NewManager(10)
+	svc, err := apps.New(apps.Options{Store: st, Deployer: dep, Catalog: cat, Jobs: jm})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(server.Options{
-		Store: st, Engine: pageEngine{}, Deployer: dep, Registry: pageRegistry{}, Catalog: cat, Logs: pageLogs{},
+		Store: st, Engine: pageEngine{}, Apps: svc, Jobs: jm, Registry: pageRegistry{}, Catalog: cat, Logs: pageLogs{},
 		Hub:     logstream.NewHub(pageLogSource{}, logstream.Options{}),
 		DataDir: dir,
 	})
@@ -210,7 +216,7 @@ func (p *pageSite) addApp(name string, releases int) {
 			r.Digest = fmt.Sprintf("sha256:%064x", i)
 			r.Status = store.ReleaseSuperseded
 			if i == releases {
-				r.Status = store.ReleaseLive
+				r.Status, r.ContainerID = store.ReleaseLive, name+"-app-id"
 			}
 			if _, err := tx.UpdateRelease(r); err != nil {
 				return err
@@ -295,7 +301,7 @@ func TestPages_appPage(t *testing.T) {
 	resp := p.do("GET", "/apps/blog", cookie, nil)
 	body := readBody(t, resp)
 	for _, want := range []string{
-		`data-app="blog"`, "#3", "Roll back", `href="http://example.com:32768"`, "kaj-blog-db", "LOG_TO_STDOUT",
+		`data-app="blog"`, "#3", "Roll back", `href="http://127.0.0.1:32768"`, "kaj-blog-db", "LOG_TO_STDOUT",
 		`id="env-value-1" name="value" type="password"`, "blog-data", "Delete the data too?",
 	} {
 		if !strings.Contains(body, want) {

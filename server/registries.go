@@ -55,7 +55,7 @@ func (s *Server) putCredential(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: "registry.save", Target: req.Host})
+		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionRegistrySave, Target: req.Host})
 		return err
 	})
 	if err != nil {
@@ -77,7 +77,7 @@ func (s *Server) deleteCredential(c *fiber.Ctx) error {
 		if err := tx.DeleteCredential(host); err != nil {
 			return err
 		}
-		_, err := tx.AddEvent(store.Event{Actor: actor(c), Action: "registry.delete", Target: host})
+		_, err := tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionRegistryDel, Target: host})
 		return err
 	})
 	if err != nil {
@@ -150,7 +150,7 @@ func (s *Server) pushImage(c *fiber.Ctx) error {
 		return &apiError{Code: fiber.StatusUnprocessableEntity, Msg: "invalid target reference", Field: "target", Err: err}
 	}
 	who := actor(c)
-	s.audit(who, "image.push", req.Target, req.Image)
+	s.audit(who, store.ActionImagePush, req.Target, req.Image)
 	j := s.opts.Jobs.Start(s.ctx, "push", req.Target, who, func(ctx context.Context, emit jobs.Emit) error {
 		emit(jobs.Event{Type: jobs.TypeStep, Step: "push", Status: jobs.StatusRunning, Message: req.Image + " → " + req.Target})
 		res, err := s.opts.Registry.Push(ctx, req.Image, req.Target, func(p registry.Progress) {
@@ -194,7 +194,7 @@ func (s *Server) cancelJob(c *fiber.Ctx) error {
 		return &apiError{Code: fiber.StatusNotFound, Msg: "no such job"}
 	}
 	j.Cancel()
-	s.audit(actor(c), "job.cancel", j.Target, j.Kind)
+	s.audit(actor(c), store.ActionJobCancel, j.Target, j.Kind)
 	return c.SendStatus(fiber.StatusAccepted)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/dockerfile"
 	"github.com/kajhq/kaj/internal/buildinfo"
@@ -28,19 +29,6 @@ import (
 // whether it answers.
 type Engine interface {
 	Info(ctx context.Context) (runtime.EngineInfo, error)
-}
-
-// Deployer is what the server uses of the deploy pipeline.
-type Deployer interface {
-	Deploy(ctx context.Context, app, actor string, emit jobs.Emit) (store.Release, error)
-	Rollback(ctx context.Context, app string, to uint64, actor string, emit jobs.Emit) (store.Release, error)
-	Stop(ctx context.Context, app, actor string) error
-	Start(ctx context.Context, app, actor string) error
-	Restart(ctx context.Context, app, actor string) error
-	Delete(ctx context.Context, app string, deleteData bool, actor string) error
-	// Containers lists app's containers, or every app's when app is "".
-	Containers(ctx context.Context, app string) ([]runtime.Status, error)
-	Busy(app string) bool
 }
 
 // Registry is what the server uses of image transfers.
@@ -59,7 +47,7 @@ type LogReader interface {
 type Options struct {
 	Store    *store.Store
 	Engine   Engine
-	Deployer Deployer
+	Apps     *apps.Service
 	Registry Registry
 	Catalog  *catalog.Catalog
 	Jobs     *jobs.Manager
@@ -67,8 +55,6 @@ type Options struct {
 	Logs     LogReader
 	Lint     dockerfile.Options
 	Logger   *slog.Logger
-	// DatabaseAlias is the default host name of app databases.
-	DatabaseAlias string
 	// SessionTTL is how long a login lasts; SecureCookies marks the
 	// session cookie Secure (behind HTTPS).
 	SessionTTL    time.Duration
@@ -100,8 +86,8 @@ type Server struct {
 
 // New builds a server with every route registered.
 func New(opts Options) (*Server, error) {
-	if opts.Store == nil || opts.Engine == nil || opts.Deployer == nil || opts.Registry == nil || opts.Catalog == nil || opts.Hub == nil || opts.Logs == nil {
-		return nil, errors.New("server: store, engine, deployer, registry, catalog, log hub and log reader are required")
+	if opts.Store == nil || opts.Engine == nil || opts.Apps == nil || opts.Registry == nil || opts.Catalog == nil || opts.Hub == nil || opts.Logs == nil {
+		return nil, errors.New("server: store, engine, apps, registry, catalog, log hub and log reader are required")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -114,9 +100,6 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 12 * time.Hour
-	}
-	if opts.DatabaseAlias == "" {
-		opts.DatabaseAlias = runtime.DefaultAlias
 	}
 	s := &Server{opts: opts, log: opts.Logger}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -116,37 +116,6 @@ func sendLines(conn *websocket.Conn, buf *[]byte, container string, lines []logs
 	return conn.WriteMessage(websocket.TextMessage, *buf)
 }
 
-// pickContainer finds the container of app a log viewer asked for: "app"
-// (the newest app container), "db", or the ID of one of the app's own.
-func (s *Server) pickContainer(ctx context.Context, app, which string) (runtime.Status, error) {
-	if _, err := s.opts.Store.App(app); err != nil {
-		return runtime.Status{}, err
-	}
-	cs, err := s.opts.Deployer.Containers(ctx, app)
-	if err != nil {
-		return runtime.Status{}, err
-	}
-	var best *runtime.Status
-	for i, c := range cs {
-		switch {
-		case which == c.ID || (len(which) >= 12 && len(c.ID) >= len(which) && c.ID[:len(which)] == which):
-			return c, nil
-		case which == "db" && c.Role != runtime.RoleApp:
-			return c, nil
-		case which == "app" && c.Role == runtime.RoleApp:
-			if n, _ := strconv.Atoi(c.Release); best == nil || n > atoiOr(best.Release) {
-				best = &cs[i]
-			}
-		}
-	}
-	if best != nil {
-		return *best, nil
-	}
-	return runtime.Status{}, &apiError{Code: fiber.StatusNotFound, Msg: "app " + app + " has no " + which + " container; deploy it first"}
-}
-
-func atoiOr(s string) int { n, _ := strconv.Atoi(s); return n }
-
 // wsLogs streams one container's log: ?container=app|db|ID, &tail=N lines
 // of history first (default 100; 0 none; "all" as many as kept),
 // &since=RFC3339 or a duration like 10m, &follow=0 for the history only.
@@ -181,7 +150,7 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 			return
 		}
 	}
-	c, err := s.pickContainer(ctx, conn.Params("name"), conn.Query("container", "app"))
+	c, err := s.opts.Apps.Container(ctx, conn.Params("name"), conn.Query("container", "app"))
 	if err != nil {
 		fail(err)
 		return

@@ -21,9 +21,17 @@ type App struct {
 	// Port is the port the app listens on inside its container.
 	Port int `json:"port"`
 	// HostPort publishes Port on the host; zero lets the engine choose.
-	HostPort   int       `json:"host_port,omitempty"`
-	HealthPath string    `json:"health_path,omitempty"`
-	Database   *Database `json:"database,omitempty"`
+	HostPort   int    `json:"host_port,omitempty"`
+	HealthPath string `json:"health_path,omitempty"`
+	// Health tunes the deploy's health check; zero fields take the
+	// defaults.
+	Health HealthCheck `json:"health,omitzero"`
+	// Domains are the host names the router serves the app at, besides
+	// <app>.<router suffix>: "blog.example.com", a one-label wildcard
+	// "*.example.com", optionally with a path prefix
+	// ("example.com/blog"). Unique across apps.
+	Domains  []string  `json:"domains,omitempty"`
+	Database *Database `json:"database,omitempty"`
 	// Restart is the engine restart policy; empty means unless-stopped.
 	Restart    string   `json:"restart,omitempty"`
 	Command    []string `json:"command,omitempty"`
@@ -154,6 +162,20 @@ func (a *App) Validate() error {
 	if a.HealthPath != "" && !strings.HasPrefix(a.HealthPath, "/") {
 		return invalid("health_path", "%q must start with '/'", a.HealthPath)
 	}
+	if err := a.Health.validate(); err != nil {
+		return err
+	}
+	seenDomain := map[string]bool{}
+	for i, d := range a.Domains {
+		field := fmt.Sprintf("domains[%d]", i)
+		if err := ValidateDomain(field, d); err != nil {
+			return err
+		}
+		if seenDomain[d] {
+			return invalid(field, "%q is listed twice", d)
+		}
+		seenDomain[d] = true
+	}
 	switch a.Restart {
 	case "", "no", "always", "unless-stopped", "on-failure":
 	default:
@@ -213,6 +235,9 @@ func (t *Tx) CreateApp(a App) (App, error) {
 	if b.Get([]byte(a.Name)) != nil {
 		return App{}, fmt.Errorf("app %q: %w: the name is taken", a.Name, ErrConflict)
 	}
+	if err := t.checkShared(a); err != nil {
+		return App{}, err
+	}
 	now := t.s.now().UTC()
 	a.Version, a.CreatedAt, a.UpdatedAt = 1, now, now
 	if err := t.adoptVolume(&a); err != nil {
@@ -239,6 +264,14 @@ func (t *Tx) UpdateApp(a App) (App, error) {
 	}
 	if old.Version != a.Version {
 		return App{}, fmt.Errorf("app %q: %w: it was changed (version %d, yours %d); reload and try again", a.Name, ErrConflict, old.Version, a.Version)
+	}
+	if err := t.checkShared(a); err != nil {
+		return App{}, err
+	}
+	if old.Database != nil && a.Database != nil && old.Database.Volume != a.Database.Volume {
+		if err := t.adoptVolume(&a); err != nil {
+			return App{}, err
+		}
 	}
 	a.Version++
 	a.CreatedAt, a.CreatedBy = old.CreatedAt, old.CreatedBy
@@ -349,6 +382,8 @@ func (t *Tx) DeleteApp(name string, keepData bool) error {
 		return fmt.Errorf("app %q: %w", name, err)
 	}
 	if db := rec.Database; db != nil {
+		// Kept credentials are the app's own, under its name: deleting
+		// one app never touches what another app kept.
 		vb := t.tx.Bucket(bucketVolumes)
 		if keepData {
 			password, err := t.s.seal.open(rec.SealedDBPassword, appDBContext(name))
@@ -358,7 +393,7 @@ func (t *Tx) DeleteApp(name string, keepData bool) error {
 			if err := t.keepVolume(KeptVolume{Volume: db.Volume, App: name, Kind: db.Kind, Database: db.Name, User: db.User}, password); err != nil {
 				return err
 			}
-		} else if err := vb.Delete([]byte(db.Volume)); err != nil {
+		} else if err := vb.Delete([]byte(name)); err != nil {
 			return err
 		}
 	}
@@ -405,4 +440,35 @@ func (s *Store) RevealApp(name string) (out AppSecrets, err error) {
 // DeleteApp removes an app and its releases; see Tx.DeleteApp.
 func (s *Store) DeleteApp(name string, keepData bool) error {
 	return s.Update(func(t *Tx) error { return t.DeleteApp(name, keepData) })
+}
+
+var domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// ValidateDomain checks a domain an app is served at: a lowercase host
+// name of at least two labels, a "*." wildcard for one label in front,
+// and an optional path prefix ("example.com/blog").
+func ValidateDomain(field, d string) error {
+	host, path, hasPath := strings.Cut(d, "/")
+	if hasPath && (path == "" || strings.ContainsAny(path, "?#% ") || strings.HasSuffix(path, "/")) {
+		return invalid(field, "%q: a path prefix looks like example.com/blog (no trailing '/', query or spaces)", d)
+	}
+	if host != strings.ToLower(host) {
+		return invalid(field, "%q: write domains in lowercase", d)
+	}
+	if strings.Contains(host, ":") {
+		return invalid(field, "%q: leave the port out; the router serves every domain on its own ports", d)
+	}
+	if len(host) > 253 {
+		return invalid(field, "%q is longer than 253 characters", d)
+	}
+	labels := strings.Split(strings.TrimPrefix(host, "*."), ".")
+	if len(labels) < 2 {
+		return invalid(field, "%q is not a full domain name: use one like blog.example.com", d)
+	}
+	for _, l := range labels {
+		if !domainLabel.MatchString(l) {
+			return invalid(field, "%q is not a valid domain name: each part between dots is 1-63 letters, digits and '-' ('*.' only at the front, for one label)", d)
+		}
+	}
+	return nil
 }

@@ -10,7 +10,7 @@ type Event struct {
 	Seq    uint64    `json:"seq"`
 	Time   time.Time `json:"time"`
 	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
+	Action Action    `json:"action"`
 	Target string    `json:"target,omitempty"`
 	Detail string    `json:"detail,omitempty"`
 }

@@ -27,7 +27,10 @@ type Release struct {
 	Digest string `json:"digest,omitempty"`
 	// Env is the app's env at deploy time; secret values are empty when
 	// read back (they are kept sealed; see Tx.RevealRelease).
-	Env         []EnvVar   `json:"env,omitempty"`
+	Env []EnvVar `json:"env,omitempty"`
+	// Definition is the whole definition the release ran; nil on
+	// releases recorded before kaj kept it (they hold Image and Env only).
+	Definition  *Definition `json:"definition,omitempty"`
 	Status      string     `json:"status"`
 	Error       string     `json:"error,omitempty"`
 	Steps       []Step     `json:"steps,omitempty"`
@@ -77,6 +80,9 @@ func (t *Tx) CreateRelease(r Release) (Release, error) {
 			return Release{}, err
 		}
 		env = from.Env
+		if r.Definition == nil {
+			r.Definition = from.Definition
+		}
 		if r.Image == "" {
 			r.Image = from.Image
 		}
@@ -101,6 +107,10 @@ func (t *Tx) CreateRelease(r Release) (Release, error) {
 	}
 	if r.Image == "" {
 		r.Image = rec.Image
+	}
+	if r.Definition == nil && r.Rollback == 0 {
+		d := rec.App.Definition()
+		r.Definition = &d
 	}
 	if r.Status == "" {
 		r.Status = ReleasePending
@@ -138,6 +148,58 @@ func (t *Tx) releaseRecord(app string, n uint64) (releaseRecord, error) {
 		return rec, fmt.Errorf("release %s#%d: %w", app, n, ErrNotFound)
 	}
 	return rec, json.Unmarshal(raw, &rec)
+}
+
+// Def is the definition r ran: the recorded one, or, for a release
+// recorded before definitions were kept, its image alone.
+func (r Release) Def() Definition {
+	if r.Definition != nil {
+		return *r.Definition
+	}
+	return Definition{Image: r.Image}
+}
+
+// RestoreRelease makes app's stored definition and env those release n
+// ran (its secrets sealed for the app again), as a rollback to n does
+// once n serves. A release recorded before definitions were kept restores
+// image and env only. It returns the app as stored.
+func (t *Tx) RestoreRelease(app string, n uint64) (App, error) {
+	rel, err := t.releaseRecord(app, n)
+	if err != nil {
+		return App{}, err
+	}
+	b := t.tx.Bucket(bucketApps)
+	old, err := get[appRecord](b, app)
+	if err != nil {
+		return App{}, fmt.Errorf("app %q: %w", app, err)
+	}
+	secrets, err := t.RevealRelease(app, n)
+	if err != nil {
+		return App{}, err
+	}
+	a := old.App
+	if rel.Definition != nil {
+		a.Apply(*rel.Definition)
+	} else {
+		a.Image = rel.Image
+	}
+	a.Env = make([]EnvVar, len(rel.Env))
+	for i, e := range rel.Env {
+		a.Env[i] = e
+		if e.Secret {
+			a.Env[i].Value = secrets[e.Name]
+		}
+	}
+	if a.Database != nil {
+		a.Database.Password = "" // keeps the sealed one
+	}
+	a.Version++
+	a.UpdatedAt = t.s.now().UTC()
+	out, err := t.sealApp(a, old)
+	if err != nil {
+		return App{}, err
+	}
+	return out.App, put(b, app, out)
 }
 
 // Release reads one release.

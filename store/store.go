@@ -142,7 +142,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -157,6 +157,24 @@ var migrations = []func(*bolt.Tx) error{
 	func(tx *bolt.Tx) error { // 1 -> 2: database volumes kept after their app
 		_, err := tx.CreateBucketIfNotExists(bucketVolumes)
 		return err
+	},
+	func(tx *bolt.Tx) error { // 2 -> 3: kept volume credentials keyed by their app, not by volume name
+		b := tx.Bucket(bucketVolumes)
+		recs, err := list[keptVolumeRecord](b)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := b.Delete([]byte(r.Volume)); err != nil {
+				return err
+			}
+		}
+		for _, r := range recs {
+			if err := put(b, r.App, r); err != nil {
+				return err
+			}
+		}
+		return nil
 	},
 }
 

@@ -25,13 +25,58 @@ type keptVolumeRecord struct {
 
 func volumeContext(volume string) string { return "volume/" + volume }
 
+// keepVolume remembers the credentials of app's volume under the app's
+// name (schema 3; before, under the volume's name, which another app
+// naming the same volume could overwrite or erase).
 func (t *Tx) keepVolume(v KeptVolume, password string) error {
 	sealed, err := t.s.seal.seal(password, volumeContext(v.Volume))
 	if err != nil {
 		return err
 	}
 	v.KeptAt = t.s.now().UTC()
-	return put(t.tx.Bucket(bucketVolumes), v.Volume, keptVolumeRecord{KeptVolume: v, SealedPassword: sealed})
+	return put(t.tx.Bucket(bucketVolumes), v.App, keptVolumeRecord{KeptVolume: v, SealedPassword: sealed})
+}
+
+// keptOn finds the kept record of volume, if any.
+func (t *Tx) keptOn(volume string) (keptVolumeRecord, bool, error) {
+	recs, err := list[keptVolumeRecord](t.tx.Bucket(bucketVolumes))
+	if err != nil {
+		return keptVolumeRecord{}, false, err
+	}
+	for _, r := range recs {
+		if r.Volume == volume {
+			return r, true, nil
+		}
+	}
+	return keptVolumeRecord{}, false, nil
+}
+
+// checkShared refuses a definition that takes what another app holds: a
+// domain it serves, or the volume of its database (live, or kept after
+// its deletion).
+func (t *Tx) checkShared(a App) error {
+	apps, err := list[appRecord](t.tx.Bucket(bucketApps))
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, d := range a.Domains {
+		mine[d] = true
+	}
+	for _, o := range apps {
+		if o.Name == a.Name {
+			continue
+		}
+		for _, d := range o.Domains {
+			if mine[d] {
+				return fmt.Errorf("domain %s: %w: app %q serves it; remove it there first", d, ErrConflict, o.Name)
+			}
+		}
+		if a.Database != nil && o.Database != nil && o.Database.Volume == a.Database.Volume {
+			return fmt.Errorf("volume %s: %w: it holds the database of app %q; choose another volume", a.Database.Volume, ErrConflict, o.Name)
+		}
+	}
+	return nil
 }
 
 // adoptVolume gives a new app of the same name, with a database on a kept
@@ -42,11 +87,8 @@ func (t *Tx) adoptVolume(a *App) error {
 		return nil
 	}
 	b := t.tx.Bucket(bucketVolumes)
-	rec, err := get[keptVolumeRecord](b, a.Database.Volume)
-	if err == ErrNotFound {
-		return nil
-	}
-	if err != nil {
+	rec, found, err := t.keptOn(a.Database.Volume)
+	if err != nil || !found {
 		return err
 	}
 	if rec.App != a.Name {
@@ -62,10 +104,10 @@ func (t *Tx) adoptVolume(a *App) error {
 		return fmt.Errorf("volume %s: %w", rec.Volume, err)
 	}
 	a.Database.Password, a.Database.Name, a.Database.User = pw, rec.Database, rec.User
-	if _, err := t.AddEvent(Event{Actor: "kaj", Action: "volume.adopt", Target: a.Name, Detail: fmt.Sprintf("volume %s of the deleted app %s", rec.Volume, rec.App)}); err != nil {
+	if _, err := t.AddEvent(Event{Actor: "kaj", Action: ActionVolumeAdopt, Target: a.Name, Detail: fmt.Sprintf("volume %s of the deleted app %s", rec.Volume, rec.App)}); err != nil {
 		return err
 	}
-	return b.Delete([]byte(rec.Volume))
+	return b.Delete([]byte(rec.App))
 }
 
 // sameFamily: MySQL and MariaDB share a data format kaj treats as one.

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/config"
@@ -43,6 +44,7 @@ type Kaj struct {
 	Engine   *runtime.Docker
 	Registry *registry.Client
 	Deployer *deploy.Deployer
+	Apps     *apps.Service
 	Hub      *logstream.Hub
 	Server   *server.Server
 	// AdminPasswordFile is where a first start left the admin password;
@@ -153,10 +155,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if cfg.Server.PublicURL != "" {
 		origins = []string{cfg.Server.PublicURL}
 	}
+	jm := jobs.NewManager(100)
+	k.Apps, err = apps.New(apps.Options{
+		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
+	})
+	if err != nil {
+		return nil, err
+	}
 	k.Server, err = server.New(server.Options{
-		Store: st, Engine: k.Engine, Deployer: k.Deployer, Registry: k.Registry, Catalog: cat,
-		Jobs: jobs.NewManager(100), Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
-		DatabaseAlias: cfg.Deploy.DatabaseAlias, SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
+		Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
+		Jobs: jm, Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
+		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
 	})

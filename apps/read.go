@@ -1,0 +1,172 @@
+package apps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/kajhq/kaj/runtime"
+	"github.com/kajhq/kaj/store"
+)
+
+type record struct {
+	app      store.App
+	releases []store.Release
+}
+
+// load reads one app (only) or all, with their releases, newest first,
+// in one transaction.
+func (s *Service) load(only string) ([]record, error) {
+	var out []record
+	err := s.opts.Store.View(func(tx *store.Tx) error {
+		var apps []store.App
+		if only != "" {
+			a, err := tx.App(only)
+			if err != nil {
+				return err
+			}
+			apps = []store.App{a}
+		} else {
+			var err error
+			if apps, err = tx.Apps(); err != nil {
+				return err
+			}
+		}
+		out = make([]record, 0, len(apps))
+		for _, a := range apps {
+			rels, err := tx.Releases(a.Name, 0)
+			if err != nil {
+				return err
+			}
+			out = append(out, record{app: a, releases: rels})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// containers lists the containers of app (every app's for "") by app.
+// An engine that does not answer is not an error for a view: the error
+// comes back beside an empty map and the states read unknown.
+func (s *Service) containers(ctx context.Context, app string) (map[string][]runtime.Status, error) {
+	ctx, cancel := context.WithTimeout(ctx, engineWait)
+	defer cancel()
+	cs, err := s.opts.Deployer.Containers(ctx, app)
+	if err != nil {
+		s.log.Warn("listing containers", "app", app, "err", err)
+		return nil, err
+	}
+	out := map[string][]runtime.Status{}
+	for _, c := range cs {
+		out[c.App] = append(out[c.App], c)
+	}
+	return out, nil
+}
+
+// Get is one app's view. The engine not answering is not an error: the
+// view's states say unknown.
+func (s *Service) Get(ctx context.Context, name string) (View, error) {
+	v, _, err := s.GetWithEngine(ctx, name)
+	return v, err
+}
+
+// GetWithEngine is Get plus the engine's error, when it did not answer,
+// for pages that say why states are unknown.
+func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, error) {
+	recs, err := s.load(name)
+	if err != nil {
+		return View{}, nil, err
+	}
+	cs, engErr := s.containers(ctx, name)
+	r := recs[0]
+	return NewView(r.app, cs[name], r.releases, s.opts.Deployer.Busy(name), engErr == nil, s.urls(r.app)), engErr, nil
+}
+
+// List is every app's view, by name, with one engine call for all; the
+// second result is the engine's error when it did not answer.
+func (s *Service) List(ctx context.Context) ([]View, error, error) {
+	recs, err := s.load("")
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, engErr := s.containers(ctx, "")
+	out := make([]View, len(recs))
+	for i, r := range recs {
+		out[i] = NewView(r.app, cs[r.app.Name], r.releases, s.opts.Deployer.Busy(r.app.Name), engErr == nil, s.urls(r.app))
+	}
+	return out, engErr, nil
+}
+
+// ReleaseView is a release with what changed since the one before it.
+type ReleaseView struct {
+	store.Release
+	// Changes are the differences from the previous release's
+	// definition and env; secrets show only as changed.
+	Changes []store.Change `json:"changes"`
+}
+
+// Releases lists an app's releases, newest first, at most limit, each
+// with its changes from the release before it.
+func (s *Service) Releases(name string, limit int) ([]ReleaseView, error) {
+	var out []ReleaseView
+	err := s.opts.Store.View(func(tx *store.Tx) error {
+		if _, err := tx.App(name); err != nil {
+			return err
+		}
+		rels, err := tx.Releases(name, limit+1)
+		if err != nil {
+			return err
+		}
+		for i := range rels {
+			if i == limit {
+				break
+			}
+			rv := ReleaseView{Release: rels[i], Changes: []store.Change{}}
+			if i+1 < len(rels) {
+				prev, cur := rels[i+1], rels[i]
+				ps, err := tx.RevealRelease(name, prev.Number)
+				if err != nil {
+					return err
+				}
+				cs, err := tx.RevealRelease(name, cur.Number)
+				if err != nil {
+					return err
+				}
+				rv.Changes = store.Diff(prev, cur, func(k string) bool { return ps[k] != cs[k] })
+			}
+			out = append(out, rv)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Container finds the container of app a viewer asked for: "app" (the
+// serving one, else the newest), "db", or the ID (or a prefix of 12 or
+// more) of one of the app's own.
+func (s *Service) Container(ctx context.Context, app, which string) (Container, error) {
+	v, err := s.Get(ctx, app)
+	if err != nil {
+		return Container{}, err
+	}
+	var best *Container
+	for i, c := range v.Containers {
+		switch {
+		case which == c.ID || (len(which) >= 12 && strings.HasPrefix(c.ID, which)):
+			return c, nil
+		case which == "db" && c.Role == string(runtime.RoleDB):
+			return c, nil
+		case which == "app" && c.Role == string(runtime.RoleApp):
+			if c.Serving {
+				return c, nil
+			}
+			if best == nil || atoi(c.Release) > atoi(best.Release) {
+				best = &v.Containers[i]
+			}
+		}
+	}
+	if best != nil {
+		return *best, nil
+	}
+	return Container{}, fmt.Errorf("app %s has no %s container: %w; deploy it first", app, which, store.ErrNotFound)
+}

@@ -1,0 +1,37 @@
+package store
+
+// Action names what an audit event records. Every action kaj records is
+// one of the constants below, so the trail's vocabulary lives in one
+// place and a typo is a compile error rather than a new kind of event.
+type Action string
+
+// The actions of the audit trail.
+const (
+	ActionAppCreate    Action = "app.create"
+	ActionAppUpdate    Action = "app.update"
+	ActionAppDelete    Action = "app.delete"
+	ActionAppStop      Action = "app.stop"
+	ActionAppStart     Action = "app.start"
+	ActionAppRestart   Action = "app.restart"
+	ActionDeployStart  Action = "deploy.start"
+	ActionRollback     Action = "rollback.start"
+	ActionDeployLive   Action = "deploy.live"
+	ActionDeployFail   Action = "deploy.fail"
+	ActionInterrupted  Action = "deploy.interrupted"
+	ActionRestored     Action = "app.restore"
+	ActionVolumeAdopt  Action = "volume.adopt"
+	ActionDBReveal     Action = "database.reveal"
+	ActionDBImage      Action = "database.image"
+	ActionRegistrySave Action = "registry.save"
+	ActionRegistryDel  Action = "registry.delete"
+	ActionImagePush    Action = "image.push"
+	ActionJobCancel    Action = "job.cancel"
+	ActionTokenCreate  Action = "token.create"
+	ActionTokenRevoke  Action = "token.revoke"
+	ActionUserCreate   Action = "user.create"
+	ActionUserPassword Action = "user.password"
+	ActionLogin        Action = "login"
+	ActionLoginFail    Action = "login.fail"
+	ActionCertUpload   Action = "certificate.upload"
+	ActionCertDelete   Action = "certificate.delete"
+)

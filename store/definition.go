@@ -1,0 +1,183 @@
+package store
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// HealthCheck tunes how a deploy decides that a new container serves.
+// Zero fields take kaj's defaults (see the deploy settings); the path
+// itself is App.HealthPath.
+type HealthCheck struct {
+	// Interval caps the time between two probes; probes start fast and
+	// back off up to it.
+	Interval Duration `json:"interval,omitempty"`
+	// Timeout bounds one probe.
+	Timeout Duration `json:"timeout,omitempty"`
+	// Retries is how many failed probes in a row, after StartPeriod,
+	// fail the deploy; zero means probes go on until the deploy's health
+	// timeout.
+	Retries int `json:"retries,omitempty"`
+	// StartPeriod is how long failures do not count while the app starts.
+	StartPeriod Duration `json:"start_period,omitempty"`
+}
+
+// Duration is a time.Duration that reads and writes as "1.5s" in JSON.
+type Duration time.Duration
+
+// D is the duration as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalText writes the duration as Go writes it ("1m30s").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads "90s", "1m30s" or "250ms".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: write it like \"5s\" or \"1m30s\"", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (h HealthCheck) validate() error {
+	for _, f := range []struct {
+		name string
+		d    Duration
+		max  time.Duration
+	}{{"health.interval", h.Interval, time.Minute}, {"health.timeout", h.Timeout, time.Minute}, {"health.start_period", h.StartPeriod, 10 * time.Minute}} {
+		if f.d < 0 || f.d.D() > f.max {
+			return invalid(f.name, "%s is out of range: use 0 (the default) up to %s", f.d.D(), f.max)
+		}
+	}
+	if h.Retries < 0 || h.Retries > 100 {
+		return invalid("health.retries", "%d is out of range: use 0 (until the health timeout) to 100", h.Retries)
+	}
+	return nil
+}
+
+// Definition is everything about an app that shapes the containers of
+// one release, besides its env (a release keeps the env itself, with the
+// secrets sealed). A release records the definition it ran, so that a
+// rollback runs exactly that and puts it back on the app.
+type Definition struct {
+	Image       string      `json:"image"`
+	Port        int         `json:"port"`
+	HostPort    int         `json:"host_port,omitempty"`
+	HealthPath  string      `json:"health_path,omitempty"`
+	Health      HealthCheck `json:"health,omitzero"`
+	Restart     string      `json:"restart,omitempty"`
+	Command     []string    `json:"command,omitempty"`
+	Entrypoint  []string    `json:"entrypoint,omitempty"`
+	MemoryBytes int64       `json:"memory_bytes,omitempty"`
+	CPUs        float64     `json:"cpus,omitempty"`
+	Domains     []string    `json:"domains,omitempty"`
+	// DatabaseImage is the database server's image; empty for an app
+	// without a database.
+	DatabaseImage string `json:"database_image,omitempty"`
+}
+
+// Definition is a's current definition.
+func (a App) Definition() Definition {
+	d := Definition{
+		Image: a.Image, Port: a.Port, HostPort: a.HostPort, HealthPath: a.HealthPath, Health: a.Health,
+		Restart: a.Restart, Command: slices.Clone(a.Command), Entrypoint: slices.Clone(a.Entrypoint),
+		MemoryBytes: a.MemoryBytes, CPUs: a.CPUs, Domains: slices.Clone(a.Domains),
+	}
+	if a.Database != nil {
+		d.DatabaseImage = a.Database.Image
+	}
+	return d
+}
+
+// Apply makes a's definition d.
+func (a *App) Apply(d Definition) {
+	a.Image, a.Port, a.HostPort, a.HealthPath, a.Health = d.Image, d.Port, d.HostPort, d.HealthPath, d.Health
+	a.Restart, a.Command, a.Entrypoint = d.Restart, slices.Clone(d.Command), slices.Clone(d.Entrypoint)
+	a.MemoryBytes, a.CPUs, a.Domains = d.MemoryBytes, d.CPUs, slices.Clone(d.Domains)
+	if a.Database != nil && d.DatabaseImage != "" {
+		a.Database.Image = d.DatabaseImage
+	}
+}
+
+// Change is one difference between two definitions, as the releases page
+// shows it. Secret values never appear: a secret is "changed" or not.
+type Change struct {
+	Field string `json:"field"`
+	From  string `json:"from,omitempty"`
+	To    string `json:"to,omitempty"`
+}
+
+// Diff lists what changed from release a to release b: their definitions
+// and their env (secret values compared by the caller's sealed-value
+// equality, given as secretChanged).
+func Diff(a, b Release, secretChanged func(name string) bool) []Change {
+	var out []Change
+	add := func(field, from, to string) {
+		if from != to {
+			out = append(out, Change{Field: field, From: from, To: to})
+		}
+	}
+	da, db := a.Def(), b.Def()
+	add("image", da.Image, db.Image)
+	add("digest", a.Digest, b.Digest)
+	add("port", itoa(da.Port), itoa(db.Port))
+	add("host_port", itoa(da.HostPort), itoa(db.HostPort))
+	add("health_path", da.HealthPath, db.HealthPath)
+	add("health", fmt.Sprint(da.Health), fmt.Sprint(db.Health))
+	add("restart", da.Restart, db.Restart)
+	add("command", strings.Join(da.Command, " "), strings.Join(db.Command, " "))
+	add("entrypoint", strings.Join(da.Entrypoint, " "), strings.Join(db.Entrypoint, " "))
+	add("memory_bytes", fmt.Sprint(da.MemoryBytes), fmt.Sprint(db.MemoryBytes))
+	add("cpus", fmt.Sprint(da.CPUs), fmt.Sprint(db.CPUs))
+	add("domains", strings.Join(da.Domains, ", "), strings.Join(db.Domains, ", "))
+	add("database_image", da.DatabaseImage, db.DatabaseImage)
+	ea, eb := map[string]EnvVar{}, map[string]EnvVar{}
+	var names []string
+	for _, e := range a.Env {
+		ea[e.Name] = e
+		names = append(names, e.Name)
+	}
+	for _, e := range b.Env {
+		eb[e.Name] = e
+		if _, ok := ea[e.Name]; !ok {
+			names = append(names, e.Name)
+		}
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		x, inA := ea[n]
+		y, inB := eb[n]
+		field := "env." + n
+		switch {
+		case !inA:
+			out = append(out, Change{Field: field, To: shown(y)})
+		case !inB:
+			out = append(out, Change{Field: field, From: shown(x)})
+		case x.Secret || y.Secret:
+			if x.Secret != y.Secret || secretChanged(n) {
+				out = append(out, Change{Field: field, From: "(secret)", To: "(secret, changed)"})
+			}
+		default:
+			add(field, x.Value, y.Value)
+		}
+	}
+	return out
+}
+
+func shown(e EnvVar) string {
+	if e.Secret {
+		return "(secret)"
+	}
+	return e.Value
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
