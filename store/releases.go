@@ -31,15 +31,15 @@ type Release struct {
 	// Definition is the whole definition the release ran; nil on
 	// releases recorded before kaj kept it (they hold Image and Env only).
 	Definition  *Definition `json:"definition,omitempty"`
-	Status      string     `json:"status"`
-	Error       string     `json:"error,omitempty"`
-	Steps       []Step     `json:"steps,omitempty"`
-	ContainerID string     `json:"container_id,omitempty"`
-	Rollback    uint64     `json:"rollback_of,omitempty"`
-	CreatedBy   string     `json:"created_by,omitempty"`
-	StartedAt   time.Time  `json:"started_at"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
-	Version     uint64     `json:"version"`
+	Status      string      `json:"status"`
+	Error       string      `json:"error,omitempty"`
+	Steps       []Step      `json:"steps,omitempty"`
+	ContainerID string      `json:"container_id,omitempty"`
+	Rollback    uint64      `json:"rollback_of,omitempty"`
+	CreatedBy   string      `json:"created_by,omitempty"`
+	StartedAt   time.Time   `json:"started_at"`
+	FinishedAt  *time.Time  `json:"finished_at,omitempty"`
+	Version     uint64      `json:"version"`
 }
 
 // Step is one stage of a deploy as it was recorded.
