@@ -142,3 +142,31 @@ func ChangePassword(st *store.Store, name, current, next string) error {
 		return err
 	})
 }
+
+// ResetPassword gives user a new random password, ends their sessions and
+// returns the password: the way back in for an operator locked out, who
+// has the data directory but no working login. Their API tokens stay;
+// revoke them from the dashboard if they may have leaked.
+func ResetPassword(st *store.Store, name, by string) (string, error) {
+	pw := NewSecret()[:20]
+	hash, err := HashPassword(pw)
+	if err != nil {
+		return "", err
+	}
+	err = st.Update(func(tx *store.Tx) error {
+		u, err := tx.User(name)
+		if err != nil {
+			return fmt.Errorf("user %q: %w", name, err)
+		}
+		u.PasswordHash = hash
+		if _, err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(name); err != nil {
+			return err
+		}
+		_, err = tx.AddEvent(store.Event{Actor: by, Action: store.ActionUserPassword, Target: name, Detail: "reset from the command line"})
+		return err
+	})
+	return pw, err
+}

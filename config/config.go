@@ -34,6 +34,52 @@ type Config struct {
 	Auth     Auth     `toml:"auth"`
 	Lint     Lint     `toml:"lint"`
 	Log      Log      `toml:"log"`
+	Router   Router   `toml:"router"`
+	Metrics  Metrics  `toml:"metrics"`
+}
+
+// Router is the front door: the reverse proxy in front of every app.
+type Router struct {
+	// Enabled switches the router on; off, apps are reached on the host
+	// ports they publish.
+	Enabled bool `toml:"enabled"`
+	// Listen is the plain-HTTP address; every app answers there at
+	// http://<app>.<suffix>:<port>.
+	Listen string `toml:"listen"`
+	// HTTPSListen is the HTTPS address (":443" in production); empty
+	// turns HTTPS off.
+	HTTPSListen string `toml:"https_listen"`
+	// Suffix gives every app the host name <app>.<suffix>.
+	Suffix string `toml:"suffix"`
+	// DefaultApp serves hosts no app claims; empty answers 404.
+	DefaultApp   string   `toml:"default_app"`
+	DrainTimeout Duration `toml:"drain_timeout"`
+	// MaxBodyBytes and Timeout are the per-request defaults.
+	MaxBodyBytes int64    `toml:"max_body_bytes"`
+	Timeout      Duration `toml:"timeout"`
+	// HTTPSRedirect sends plain-HTTP visitors of an app's domains to
+	// HTTPS once HTTPS is on.
+	HTTPSRedirect bool `toml:"https_redirect"`
+	// ACMEDirectory is the ACME server certificates come from; the
+	// default is Let's Encrypt, and its staging directory is
+	// https://acme-staging-v02.api.letsencrypt.org/directory.
+	ACMEDirectory string `toml:"acme_directory"`
+	ACMEEmail     string `toml:"acme_email"`
+	// ACMECARoots is a PEM file of roots to trust for the ACME server
+	// itself (a private CA); empty trusts the system's.
+	ACMECARoots string `toml:"acme_ca_roots"`
+}
+
+// Metrics is the Prometheus endpoint.
+type Metrics struct {
+	// Listen, when set, serves /metrics on its own address with no
+	// authentication (bind it to loopback or a private network). Empty
+	// serves /metrics on the API address, behind Token.
+	Listen string `toml:"listen"`
+	// Token, when set, lets a scraper read /metrics on the API address
+	// with "Authorization: Bearer <token>"; an admin's API token works
+	// too. Prefer KAJ_METRICS_TOKEN.
+	Token string `toml:"token"`
 }
 
 // Server is the HTTP listener.
@@ -128,6 +174,11 @@ func Default() Config {
 		Auth:     Auth{SessionTTL: Duration(12 * time.Hour)},
 		Lint:     Lint{Threshold: "info", Ignore: []string{}},
 		Log:      Log{Level: "info", Format: "text"},
+		Router: Router{
+			Enabled: true, Listen: "127.0.0.1:8000", Suffix: "localhost", DrainTimeout: Duration(30 * time.Second),
+			MaxBodyBytes: 32 << 20, Timeout: Duration(time.Minute), HTTPSRedirect: true,
+			ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
+		},
 	}
 }
 
@@ -352,7 +403,17 @@ func (c Config) Validate() error {
 	if c.Deploy.DatabaseAlias == "" {
 		return errors.New("deploy.database_alias: must not be empty")
 	}
+	if err := c.Router.validate(); err != nil {
+		return err
+	}
+	if l := c.Metrics.Listen; l != "" {
+		if _, _, err := net.SplitHostPort(l); err != nil {
+			return fmt.Errorf("metrics.listen: %q is not host:port: %w", l, err)
+		}
+	}
 	for key, d := range map[string]Duration{
+		"router.drain_timeout":    c.Router.DrainTimeout,
+		"router.timeout":          c.Router.Timeout,
 		"server.shutdown_timeout": c.Server.ShutdownTimeout,
 		"deploy.database_timeout": c.Deploy.DatabaseTimeout,
 		"deploy.health_timeout":   c.Deploy.HealthTimeout,
@@ -418,3 +479,27 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 
 // D returns the value as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (r Router) validate() error {
+	if !r.Enabled {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(r.Listen); err != nil {
+		return fmt.Errorf("router.listen: %q is not host:port (like 127.0.0.1:8000 or :80): %w", r.Listen, err)
+	}
+	if r.HTTPSListen != "" {
+		if _, _, err := net.SplitHostPort(r.HTTPSListen); err != nil {
+			return fmt.Errorf("router.https_listen: %q is not host:port (like :443): %w", r.HTTPSListen, err)
+		}
+	}
+	if r.Suffix == "" || strings.ContainsAny(r.Suffix, ":/ ") || strings.HasPrefix(r.Suffix, ".") {
+		return fmt.Errorf("router.suffix: %q is not a domain like localhost or apps.example.com", r.Suffix)
+	}
+	if r.MaxBodyBytes < 1 {
+		return fmt.Errorf("router.max_body_bytes: %d; give a positive size in bytes (default 33554432, 32 MiB)", r.MaxBodyBytes)
+	}
+	if r.HTTPSListen != "" && !strings.HasPrefix(r.ACMEDirectory, "https://") {
+		return fmt.Errorf("router.acme_directory: %q must be an https:// URL", r.ACMEDirectory)
+	}
+	return nil
+}

@@ -95,6 +95,13 @@ func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelF
 		}
 	}()
 	return ctx, func() {
+		// Say goodbye with a close frame, so clients see why the stream
+		// ended (1000, or 1001 when kaj shuts down) rather than 1006.
+		code, reason := websocket.CloseNormalClosure, "stream ended"
+		if s.ctx.Err() != nil {
+			code, reason = websocket.CloseGoingAway, "kaj is shutting down"
+		}
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 		cancel()
 		mu.Lock()
 		closing = true

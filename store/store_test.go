@@ -613,3 +613,105 @@ func TestStore_keptVolumeAdopted(t *testing.T) {
 		t.Fatalf("a volume deleted with its app is listed as kept: %+v", kept)
 	}
 }
+
+// TestStore_keptCredentialsBelongToTheirApp: another app that names the
+// same volume can neither take nor erase an app's kept credentials, the
+// bug of keying them by volume name.
+func TestStore_keptCredentialsBelongToTheirApp(t *testing.T) {
+	s := openTest(t)
+	if _, err := s.CreateApp(sampleApp("blog")); err != nil {
+		t.Fatal(err)
+	}
+	// While blog lives, no other app may name its volume.
+	other := sampleApp("shop")
+	other.Database.Volume = "blog-db"
+	if _, err := s.CreateApp(other); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), `app "blog"`) {
+		t.Fatalf("a second app on a live app's volume: %v", err)
+	}
+	if err := s.DeleteApp("blog", true); err != nil {
+		t.Fatal(err)
+	}
+	// Nor after it was deleted with its data kept.
+	if _, err := s.CreateApp(other); !errors.Is(err, ErrConflict) {
+		t.Fatalf("another app on a kept volume: %v", err)
+	}
+	// shop on its own volume, deleted without data, erases nothing of blog's.
+	shop := sampleApp("shop")
+	shop.Database.Volume = "shop-db"
+	if _, err := s.CreateApp(shop); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteApp("shop", false); err != nil {
+		t.Fatal(err)
+	}
+	again := sampleApp("blog")
+	again.Database.Password = "a-fresh-one-that-is-wrong"
+	if _, err := s.CreateApp(again); err != nil {
+		t.Fatal(err)
+	}
+	if sec, _ := s.RevealApp("blog"); sec.DatabasePassword != "db-pass-abc123" {
+		t.Fatalf("recreated blog has password %q; want its kept one", sec.DatabasePassword)
+	}
+}
+
+// TestStore_restoreRelease: a rollback's RestoreRelease puts the whole
+// definition and env of the release back on the app.
+func TestStore_restoreRelease(t *testing.T) {
+	s := openTest(t)
+	a := sampleApp("blog")
+	a.Domains = []string{"blog.example.com"}
+	a.Health = HealthCheck{Retries: 3}
+	a, err := s.CreateApp(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.CreateRelease(Release{App: "blog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Definition == nil || first.Definition.Port != a.Port || first.Definition.Domains[0] != "blog.example.com" {
+		t.Fatalf("release definition %+v", first.Definition)
+	}
+	b := a
+	b.Image, b.Port, b.Domains, b.Command = "microblog:2", 6000, []string{"new.example.com"}, []string{"serve"}
+	b.Env = []EnvVar{{Name: "SECRET_KEY", Value: "another-secret", Secret: true}}
+	if _, err := s.UpdateApp(b); err != nil {
+		t.Fatal(err)
+	}
+	var got App
+	err = s.Update(func(tx *Tx) (err error) { got, err = tx.RestoreRelease("blog", first.Number); return err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Image != a.Image || got.Port != a.Port || got.Domains[0] != "blog.example.com" || len(got.Command) != 0 || got.Health.Retries != 3 {
+		t.Fatalf("restored %+v; want the first definition", got)
+	}
+	sec, _ := s.RevealApp("blog")
+	if sec.Env["SECRET_KEY"] != "s3cr3t-value-xyz" || sec.DatabasePassword != "db-pass-abc123" {
+		t.Fatalf("restored secrets %+v", sec)
+	}
+}
+
+func TestValidateDomain(t *testing.T) {
+	for d, ok := range map[string]bool{
+		"blog.example.com": true, "*.example.com": true, "example.com/blog": true, "a.b.c.example.org": true,
+		"localhost": false, "Blog.example.com": false, "blog.example.com:443": false, "*.*.example.com": false,
+		"-a.example.com": false, "example.com/": false, "exa mple.com": false, "a..b": false, "": false,
+	} {
+		if err := ValidateDomain("domains[0]", d); (err == nil) != ok {
+			t.Errorf("ValidateDomain(%q) = %v; want ok %v", d, err, ok)
+		}
+	}
+	a := sampleApp("blog")
+	a.Domains = []string{"blog.example.com"}
+	s := openTest(t)
+	if _, err := s.CreateApp(a); err != nil {
+		t.Fatal(err)
+	}
+	b := sampleApp("shop")
+	b.Database.Volume = "shop-db"
+	b.Domains = []string{"blog.example.com"}
+	if _, err := s.CreateApp(b); !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "blog.example.com") {
+		t.Fatalf("a domain taken twice: %v", err)
+	}
+}

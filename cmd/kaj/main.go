@@ -6,6 +6,7 @@
 //	kaj version
 //	kaj lint [--format tty|json|sarif] [--ignore CODE] FILE|-
 //	kaj healthcheck [--url URL]
+//	kaj admin reset-password [--data DIR] USER
 package main
 
 import (
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return lintCommand(ctx, args, stdin, stdout, stderr)
 	case "healthcheck":
 		return healthcheckCommand(ctx, args, stdout, stderr)
+	case "admin":
+		return adminCommand(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -68,6 +71,7 @@ Commands:
   version      print the version
   lint         check a Dockerfile (hadolint-compatible rules)
   healthcheck  exit 0 when the kaj serving here is healthy
+  admin        reset-password USER: a new password for a locked-out user
   help         this text
 
 Run 'kaj serve --help' or 'kaj lint --help' for their flags.

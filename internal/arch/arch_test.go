@@ -1,7 +1,11 @@
 package arch
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -18,10 +22,14 @@ var allowed = map[string][]string{
 	"auth":      {mod + "store", "golang.org/x/crypto/bcrypt"},
 	"catalog":   {mod + "store", "github.com/pelletier/go-toml/v2"},
 	"deploy":    {mod + "jobs", mod + "registry", mod + "runtime", mod + "store"},
+	// apps owns an app's life; it drives the lower layers and knows no
+	// HTTP.
+	"apps":      {mod + "catalog", mod + "deploy", mod + "jobs", mod + "runtime", mod + "store"},
+	"dashboard": {mod + "apps", mod + "catalog", mod + "dockerfile", mod + "store"},
 	// server speaks HTTP and uses the lower packages' types; it reaches
 	// the engine only through deploy and registry, never the client.
 	"server": {
-		"github.com/gofiber/", mod + "auth", mod + "catalog", mod + "dashboard", mod + "deploy", mod + "dockerfile",
+		"github.com/gofiber/", mod + "apps", mod + "auth", mod + "catalog", mod + "dashboard", mod + "deploy", mod + "dockerfile",
 		mod + "internal/buildinfo", mod + "jobs", mod + "logstream", mod + "registry", mod + "runtime",
 		mod + "store", mod + "microblog",
 	},
@@ -57,6 +65,52 @@ func TestPackageDocs(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if path, doc, _ := strings.Cut(line, "|"); strings.TrimSpace(doc) == "" {
 			t.Errorf("%s has no package doc comment", path)
+		}
+	}
+}
+
+// appState are the store's methods that read or write an app's state: the
+// apps layer alone calls them, so every rule about an app has one owner.
+var appState = map[string]bool{
+	"App": true, "Apps": true, "CreateApp": true, "UpdateApp": true, "DeleteApp": true, "RevealApp": true,
+	"Release": true, "Releases": true, "CreateRelease": true, "UpdateRelease": true, "RevealRelease": true,
+	"RestoreRelease": true, "PruneReleases": true, "KeptVolumes": true,
+}
+
+// TestAppStateHasOneOwner: server and dashboard translate HTTP and
+// templates; they never read or write an app's state in the store
+// themselves (DESIGN.md: one owner per rule).
+func TestAppStateHasOneOwner(t *testing.T) {
+	for _, pkg := range []string{"server", "dashboard"} {
+		files, err := filepath.Glob(filepath.Join("..", "..", pkg, "*.go"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: no files (%v)", pkg, err)
+		}
+		fset := token.NewFileSet()
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			af, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(af, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok || !appState[sel.Sel.Name] {
+					return true
+				}
+				// s.opts.Apps.X is the apps layer itself.
+				if inner, ok := sel.X.(*ast.SelectorExpr); ok && inner.Sel.Name == "Apps" {
+					return true
+				}
+				t.Errorf("%s: calls %s on the store: app state belongs to the apps layer", fset.Position(call.Pos()), sel.Sel.Name)
+				return true
+			})
 		}
 	}
 }

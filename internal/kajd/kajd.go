@@ -69,19 +69,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Data.Dir, 0o700); err != nil {
-		return nil, fmt.Errorf("creating data directory: %w", err)
-	}
-	var key []byte
-	if cfg.Data.SecretKey != "" {
-		key, err = store.ParseKey(cfg.Data.SecretKey)
-	} else {
-		key, err = store.LoadOrCreateKey(cfg.SecretKeyPath())
-	}
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(filepath.Join(cfg.Data.Dir, "kaj.db"), store.Options{Key: key})
+	st, err := OpenStore(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +162,27 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	ok = true
 	return k, nil
+}
+
+// OpenStore opens the store in cfg's data directory (0700, created when
+// missing) with its key, creating the key on a first start.
+func OpenStore(cfg config.Config) (*store.Store, error) {
+	if err := os.MkdirAll(cfg.Data.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	var (
+		key []byte
+		err error
+	)
+	if cfg.Data.SecretKey != "" {
+		key, err = store.ParseKey(cfg.Data.SecretKey)
+	} else {
+		key, err = store.LoadOrCreateKey(cfg.SecretKeyPath())
+	}
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(filepath.Join(cfg.Data.Dir, "kaj.db"), store.Options{Key: key})
 }
 
 // Serve serves on ln until ctx ends, then shuts down gracefully.

@@ -52,6 +52,8 @@ func Start(t testing.TB, env *testutil.Env, edit ...func(*config.Config)) *Kaj {
 	cfg.Deploy.DatabaseTimeout = config.Duration(2 * time.Minute)
 	cfg.Deploy.StopTimeout = config.Duration(5 * time.Second)
 	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
+	cfg.Router.Listen = "127.0.0.1:0"
+	cfg.Router.DrainTimeout = config.Duration(5 * time.Second)
 	for _, e := range edit {
 		e(&cfg)
 	}
@@ -95,6 +97,37 @@ func StartConfig(t testing.TB, env *testutil.Env, cfg config.Config) *Kaj {
 		out.Password = strings.TrimSpace(string(b))
 	}
 	return out
+}
+
+// Visitor is how a browser on this machine reaches apps: an HTTP client
+// that, as browsers and curl do, resolves every *.localhost name to
+// loopback (Go's resolver asks DNS, which does not know them). It follows
+// no redirects, so tests see them.
+var Visitor = &http.Client{
+	Timeout: 30 * time.Second,
+	Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if host, port, err := net.SplitHostPort(addr); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
+				addr = net.JoinHostPort("127.0.0.1", port)
+			}
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+		MaxIdleConnsPerHost: 64,
+	},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// Visit GETs url as a visitor and returns the status and body.
+func Visit(t testing.TB, url string) (int, string) {
+	t.Helper()
+	resp, err := Visitor.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 type testWriter struct{ t testing.TB }

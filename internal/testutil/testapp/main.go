@@ -233,8 +233,27 @@ func fakeMySQL(ctx context.Context, addr string) {
 		payload = append(payload, "ijklmnopqrst\x00mysql_native_password\x00"...)
 		hdr := []byte{byte(len(payload)), byte(len(payload) >> 8), byte(len(payload) >> 16), 0}
 		c.Write(append(hdr, payload...))
-		c.Close()
+		go fakeLogin(c)
 	}
+}
+
+// fakeLogin accepts whatever login a client sends after the greeting
+// with an OK packet, then waits for the client's goodbye, as a real
+// server does.
+func fakeLogin(c net.Conn) {
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return
+	}
+	n := int(hdr[0]) | int(hdr[1])<<8 | int(hdr[2])<<16
+	if _, err := io.CopyN(io.Discard, c, int64(n)); err != nil {
+		return
+	}
+	ok := []byte{0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00}
+	c.Write(append([]byte{byte(len(ok)), 0, 0, hdr[3] + 1}, ok...))
+	io.Copy(io.Discard, c)
 }
 
 // fakePostgres answers what a Postgres server answers first: 'N' to an
