@@ -102,7 +102,13 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		ex.upstream = u.addr
-		resp, err := t.send(req, u, ex)
+		body := req.Body
+		if failed != nil && body != nil {
+			// ReverseProxy's wrapper was closed by the failed attempt;
+			// the body under it was never read.
+			body = io.NopCloser(ex.body)
+		}
+		resp, err := t.send(req, body, u, ex)
 		if err == nil {
 			return resp, nil
 		}
@@ -123,7 +129,7 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // send sends req to u. u stays counted in flight until the response body
 // is closed, or, for an upgrade, until the response is handed back.
-func (t *proxyTransport) send(req *http.Request, u *upstream, ex *exchange) (*http.Response, error) {
+func (t *proxyTransport) send(req *http.Request, body io.ReadCloser, u *upstream, ex *exchange) (*http.Response, error) {
 	ctx, cancel := context.WithCancel(req.Context())
 	var timedOut atomic.Bool
 	timer := time.AfterFunc(ex.app.Timeout, func() {
@@ -134,6 +140,7 @@ func (t *proxyTransport) send(req *http.Request, u *upstream, ex *exchange) (*ht
 	url := *req.URL
 	url.Host = u.addr
 	out.URL = &url
+	out.Body = body
 	resp, err := t.base.RoundTrip(out)
 	timer.Stop()
 	if timedOut.Load() {
@@ -218,9 +225,7 @@ func (b *upgradedBody) Close() error {
 }
 
 // replayableBody is a request body that can be sent again as long as
-// nobody read from it. The transport closes a request body even when the
-// dial failed; that Close is ignored until the body was read, so the
-// retry can send it. The server closes the real body after the handler.
+// nobody read from it.
 type replayableBody struct {
 	io.ReadCloser
 	read atomic.Bool
@@ -229,13 +234,6 @@ type replayableBody struct {
 func (b *replayableBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
 	return b.ReadCloser.Read(p)
-}
-
-func (b *replayableBody) Close() error {
-	if !b.read.Load() {
-		return nil
-	}
-	return b.ReadCloser.Close()
 }
 
 // proxyError answers a request the upstream did not.
