@@ -7,11 +7,14 @@ import (
 )
 
 // Drain lets an upstream that no route sends to anymore finish its work:
-// it waits until no request is in flight to upstream, or until the drain
-// timeout or ctx ends, and then closes the upgraded connections
-// (websockets) still open to it, so that the container can be stopped.
+// it waits until no request is in flight to upstream and no upgraded
+// connection (websocket) is open to it, or until the drain timeout or ctx
+// ends, and then closes the upgraded connections still open, so that the
+// container can be stopped. An app with websockets open therefore drains
+// for the whole timeout: its clients get that long to leave on their own.
 //
-// It returns nil when the upstream became idle, an error wrapping
+// It returns nil when no plain request was left in flight (upgraded
+// connections closed at the end are expected), an error wrapping
 // ErrDrainTimeout or ctx's error when requests were still in flight (they
 // are left to fail when the container stops), and ErrStillRouted, closing
 // nothing, when a route still names the upstream. An address the router
@@ -34,9 +37,13 @@ func (r *Router) Drain(ctx context.Context, upstream string) error {
 	select {
 	case <-u.idleCh():
 	case <-timer.C:
-		err = fmt.Errorf("draining %s: %d requests still in flight after %s: %w", upstream, u.inFlight(), r.opts.DrainTimeout, ErrDrainTimeout)
+		if n := u.requests(); n > 0 {
+			err = fmt.Errorf("draining %s: %d requests still in flight after %s: %w", upstream, n, r.opts.DrainTimeout, ErrDrainTimeout)
+		}
 	case <-ctx.Done():
-		err = fmt.Errorf("draining %s: %w", upstream, ctx.Err())
+		if n := u.requests(); n > 0 {
+			err = fmt.Errorf("draining %s: %d requests still in flight: %w", upstream, n, ctx.Err())
+		}
 	}
 
 	r.mu.Lock()

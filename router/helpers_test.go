@@ -215,3 +215,9 @@ func (f *frontDoor) reply(t *testing.T, host, path string) reply {
 	status, body, _ := f.get(t, host, path)
 	return whoAnswered(t, status, body)
 }
+
+// quietLogger keeps only warnings and errors, for tests that make
+// thousands of requests.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}

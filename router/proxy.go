@@ -156,14 +156,15 @@ func (t *proxyTransport) send(req *http.Request, body io.ReadCloser, u *upstream
 	}
 	u.markHealthy()
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		// An upgraded connection is no request in flight: a drain does
-		// not wait for it but closes it at its end. Its context must
-		// live as long as it does, so cancel only when it is closed.
-		u.end()
+		// An upgraded connection stays counted until it is closed, so
+		// that a drain gives it the drain timeout to end on its own. Its
+		// context must live as long as it does.
 		ex.upgraded = true
 		if rwc, ok := resp.Body.(io.ReadWriteCloser); ok {
 			resp.Body = &upgradedBody{hijackedConn: u.track(rwc), cancel: cancel}
+			return resp, nil
 		}
+		u.end()
 		return resp, nil
 	}
 	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { cancel(); u.end() }}

@@ -66,7 +66,8 @@ func (u *upstream) end() {
 	u.mu.Unlock()
 }
 
-// idleCh returns a channel closed once no request is in flight.
+// idleCh returns a channel closed once no request is in flight and no
+// upgraded connection open.
 func (u *upstream) idleCh() <-chan struct{} {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -78,13 +79,16 @@ func (u *upstream) idleCh() <-chan struct{} {
 	return u.idle
 }
 
-func (u *upstream) inFlight() int {
+// requests reports the plain requests in flight, upgraded connections
+// left out.
+func (u *upstream) requests() int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.inflight
+	return u.inflight - len(u.hijacked)
 }
 
-// track wraps an upgraded connection so that a drain can close it.
+// track wraps an upgraded connection so that a drain can close it. It
+// takes over the request's count in flight, which its Close ends.
 func (u *upstream) track(rwc io.ReadWriteCloser) *hijackedConn {
 	hc := &hijackedConn{ReadWriteCloser: rwc, u: u}
 	u.mu.Lock()
@@ -125,6 +129,7 @@ func (hc *hijackedConn) Close() error {
 		delete(hc.u.hijacked, hc)
 		hc.u.mu.Unlock()
 		err = hc.ReadWriteCloser.Close()
+		hc.u.end()
 	})
 	return err
 }
