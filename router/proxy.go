@@ -85,6 +85,9 @@ func quoteForwarded(v string) string {
 type proxyTransport struct {
 	r    *Router
 	base http.RoundTripper
+	// headerTimeout is the response-header timeout base enforces itself;
+	// routes asking for another get a timer of their own.
+	headerTimeout time.Duration
 }
 
 func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -128,29 +131,43 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // send sends req to u. u stays counted in flight until the response body
-// is closed, or, for an upgrade, until the response is handed back.
+// is closed, or, for an upgrade, until the connection is closed.
+//
+// req is ReverseProxy's outbound request, made for this exchange alone,
+// so send points it at u in place rather than copying it.
 func (t *proxyTransport) send(req *http.Request, body io.ReadCloser, u *upstream, ex *exchange) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(req.Context())
-	var timedOut atomic.Bool
-	timer := time.AfterFunc(ex.app.Timeout, func() {
-		timedOut.Store(true)
-		cancel()
-	})
-	out := req.WithContext(ctx)
-	url := *req.URL
-	url.Host = u.addr
-	out.URL = &url
-	out.Body = body
-	resp, err := t.base.RoundTrip(out)
-	timer.Stop()
-	if timedOut.Load() {
+	req.URL.Host = u.addr
+	req.Body = body
+	timeout := ex.app.Timeout
+	var (
+		cancel   context.CancelFunc
+		timer    *time.Timer
+		timedOut atomic.Bool
+	)
+	if timeout != t.headerTimeout {
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(req.Context())
+		timer = time.AfterFunc(timeout, func() {
+			timedOut.Store(true)
+			cancel()
+		})
+		req = req.WithContext(ctx)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if timer != nil {
+		timer.Stop()
+	}
+	var ne net.Error
+	if timedOut.Load() || err != nil && errors.As(err, &ne) && ne.Timeout() && !isDialError(err) {
 		if err == nil {
 			resp.Body.Close()
 		}
-		err = fmt.Errorf("%s after %s: %w", u.addr, ex.app.Timeout, errUpstreamTimeout)
+		err = fmt.Errorf("%s after %s: %w", u.addr, timeout, errUpstreamTimeout)
 	}
 	if err != nil {
-		cancel()
+		if cancel != nil {
+			cancel()
+		}
 		u.end()
 		return nil, err
 	}
@@ -167,7 +184,7 @@ func (t *proxyTransport) send(req *http.Request, body io.ReadCloser, u *upstream
 		u.end()
 		return resp, nil
 	}
-	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { cancel(); u.end() }}
+	resp.Body = &doneBody{ReadCloser: resp.Body, u: u, cancel: cancel}
 	return resp, nil
 }
 
@@ -199,16 +216,23 @@ func isDialError(err error) bool {
 	return errors.As(err, &op) && op.Op == "dial"
 }
 
-// doneBody calls done once when the response body is closed.
+// doneBody ends the request in flight to u, once, when the response
+// body is closed.
 type doneBody struct {
 	io.ReadCloser
-	once sync.Once
-	done func()
+	u      *upstream
+	cancel context.CancelFunc // nil when no per-request context was made
+	done   atomic.Bool
 }
 
 func (b *doneBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.once.Do(b.done)
+	if b.done.CompareAndSwap(false, true) {
+		if b.cancel != nil {
+			b.cancel()
+		}
+		b.u.end()
+	}
 	return err
 }
 
@@ -221,7 +245,9 @@ type upgradedBody struct {
 
 func (b *upgradedBody) Close() error {
 	err := b.hijackedConn.Close()
-	b.cancel()
+	if b.cancel != nil {
+		b.cancel()
+	}
 	return err
 }
 
@@ -270,7 +296,7 @@ func (r *Router) lookupUpstream(addr string) *upstream {
 // many idle connections kept per upstream, because a front door sends
 // every request of a busy app to one or two addresses and a new dial per
 // request costs more than the proxying.
-func newTransport() *http.Transport {
+func newTransport(headerTimeout time.Duration) *http.Transport {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 nil, // upstreams are local; never via HTTP_PROXY
@@ -279,6 +305,7 @@ func newTransport() *http.Transport {
 		MaxIdleConnsPerHost:   512,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		ResponseHeaderTimeout: headerTimeout,
 		DisableCompression:    true, // pass bodies through as the app encoded them
 		ForceAttemptHTTP2:     false,
 		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},

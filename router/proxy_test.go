@@ -127,6 +127,13 @@ func TestRouter_upstreamTimeout504(t *testing.T) {
 	if status, _, _ := f.get(t, "a.localhost", "/slow?d=10ms"); status != 200 {
 		t.Errorf("quick enough request: status %d", status)
 	}
+
+	// Routes with the transport's own timeout rely on the transport.
+	pt := f.proxy.Transport.(*proxyTransport)
+	pt.base, pt.headerTimeout = newTransport(100*time.Millisecond), 100*time.Millisecond
+	if status, _, _ := f.get(t, "a.localhost", "/slow?d=2s"); status != http.StatusGatewayTimeout {
+		t.Errorf("timeout of the transport: status %d, want 504", status)
+	}
 }
 
 func TestRouter_serverSentEvents(t *testing.T) {

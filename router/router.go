@@ -69,14 +69,20 @@ func New(opts Options) (*Router, error) {
 		certs:   newCertStore(),
 		now:     time.Now,
 	}
-	base := opts.Transport
-	if base == nil {
-		base = newTransport()
+	pt := &proxyTransport{r: r, base: opts.Transport}
+	if pt.base == nil {
+		// The default transport bounds the wait for response headers
+		// itself, so that routes with the default timeout cost no timer.
+		pt.base, pt.headerTimeout = newTransport(DefaultTimeout), DefaultTimeout
 	}
 	r.proxy = &httputil.ReverseProxy{
-		Rewrite:       rewrite,
-		Transport:     &proxyTransport{r: r, base: base},
-		FlushInterval: -1,
+		Rewrite:   rewrite,
+		Transport: pt,
+		// Zero, not -1: ReverseProxy already flushes every write of
+		// server-sent events and of bodies of unknown length (streams),
+		// while -1 would also cost every response a timer goroutine and
+		// a separate write for its headers.
+		FlushInterval: 0,
 		BufferPool:    bufferPool{},
 		ErrorHandler:  r.proxyError,
 		ErrorLog:      slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
