@@ -92,6 +92,9 @@ type Options struct {
 	// Router is the front door; nil means apps are reached on their
 	// published ports only.
 	Router Router
+	// Observe, when set, is told of every finished deploy: "live" or
+	// "failed", and how long it took (for metrics).
+	Observe func(result string, took time.Duration)
 	Logger *slog.Logger
 }
 
@@ -657,6 +660,9 @@ func (d *Deployer) fail(r *run, cause error) (store.Release, error) {
 	if err != nil {
 		d.log.Error("recording a failed release", "app", r.rel.App, "release", r.rel.Number, "err", err)
 	}
+	if d.opts.Observe != nil {
+		d.opts.Observe("failed", time.Since(r.started))
+	}
 	d.log.Warn("deploy failed", "app", r.rel.App, "release", r.rel.Number, "duration", time.Since(r.started).Round(time.Millisecond), "err", firstLine(cause.Error()))
 	return r.rel, fmt.Errorf("deploying %s release %d: %w", r.rel.App, r.rel.Number, cause)
 }
@@ -703,6 +709,9 @@ func (d *Deployer) succeed(r *run) (store.Release, error) {
 	})
 	if err != nil {
 		return r.rel, fmt.Errorf("recording release %d of %s: %w", r.rel.Number, r.rel.App, err)
+	}
+	if d.opts.Observe != nil {
+		d.opts.Observe("live", time.Since(r.started))
 	}
 	d.log.Info("deploy live", "app", r.rel.App, "release", r.rel.Number, "rollback_of", r.rel.Rollback, "duration", time.Since(r.started).Round(time.Millisecond), "image", r.rel.Digest)
 	return r.rel, nil

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/catalog"
@@ -67,6 +69,10 @@ type Options struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// the context given to Serve ends.
 	ShutdownTimeout time.Duration
+	// Metrics serves Prometheus's text format at /metrics; nil serves
+	// none. MetricsToken, when set, lets a scraper in without a login.
+	Metrics      http.Handler
+	MetricsToken string
 	// DataDir is kaj's data directory; the login page names the first
 	// admin's password file in it on first start. Empty: the page
 	// describes the file without its full path.
@@ -131,6 +137,9 @@ func (s *Server) Close() { s.cancel() }
 func (s *Server) routes() {
 	s.app.Use(recoverer(s.log), securityHeaders)
 	s.app.Get("/healthz", s.healthz)
+	if s.opts.Metrics != nil {
+		s.app.Get("/metrics", s.metrics(), adaptor.HTTPHandler(s.opts.Metrics))
+	}
 	s.pages()
 
 	api := s.app.Group("/api/v1")

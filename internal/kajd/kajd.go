@@ -14,6 +14,9 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/catalog"
@@ -23,6 +26,7 @@ import (
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/logstream"
 	"github.com/kajhq/kaj/registry"
+	"github.com/kajhq/kaj/router"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/server"
 	"github.com/kajhq/kaj/store"
@@ -47,10 +51,21 @@ type Kaj struct {
 	Apps     *apps.Service
 	Hub      *logstream.Hub
 	Server   *server.Server
+	// Router is the front door and FrontDoor its link to the apps; nil
+	// when router.enabled is off.
+	Router    *router.Router
+	FrontDoor *apps.FrontDoor
+	// RouterURL is the router's plain-HTTP address, like
+	// http://127.0.0.1:8000; empty without a router.
+	RouterURL string
+	// Metrics holds every Prometheus collector kaj has.
+	Metrics *prometheus.Registry
 	// AdminPasswordFile is where a first start left the admin password;
 	// empty when the data directory already had users.
 	AdminPasswordFile string
 	log               *slog.Logger
+	httpLn, httpsLn   net.Listener
+	metricsLn         net.Listener
 }
 
 // Open builds kaj from cfg: it creates the data directory (0700) and key,
@@ -114,7 +129,24 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	for k, v := range opts.Labels {
 		labels[k] = v
 	}
+	if cfg.Metrics.Listen != "" {
+		if k.metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			return nil, fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+		}
+	}
+	k.Metrics = prometheus.NewRegistry()
+	k.Metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	obs := newObserver(k.Metrics)
+	var dr deploy.Router
+	if cfg.Router.Enabled {
+		if err := k.openRouter(cfg, log, obs); err != nil {
+			return nil, err
+		}
+		dr = k.FrontDoor
+	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
+		Router:          dr,
+		Observe:         obs.deploy,
 		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
 		PublishIP:       netip.MustParseAddr(cfg.Deploy.PublishAddress),
 		DatabaseTimeout: cfg.Deploy.DatabaseTimeout.D(),
@@ -138,14 +170,33 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k.FrontDoor != nil {
+		// Routes come back from the store and the engine before the
+		// router takes its first request: a restart loses none.
+		var cs []runtime.Status
+		if reachable {
+			if cs, err = k.Deployer.Containers(ctx, ""); err != nil {
+				log.Warn("listing containers for the routes; apps answer 503 until they start again", "err", err)
+			}
+		}
+		if err := k.FrontDoor.Rebuild(ctx, cs); err != nil {
+			return nil, err
+		}
+	}
 	k.Hub = logstream.NewHub(LogSource(k.Engine), logstream.Options{Linger: 5 * time.Second})
+	obs.hub(k.Hub)
 	var origins []string
 	if cfg.Server.PublicURL != "" {
 		origins = []string{cfg.Server.PublicURL}
 	}
 	jm := jobs.NewManager(100)
+	var routes apps.Routes
+	if k.FrontDoor != nil {
+		routes = k.FrontDoor
+	}
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
+		Routes: routes,
 	})
 	if err != nil {
 		return nil, err
@@ -156,6 +207,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
+		Metrics: metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
 	})
 	if err != nil {
 		return nil, err
@@ -185,15 +237,50 @@ func OpenStore(cfg config.Config) (*store.Store, error) {
 	return store.Open(filepath.Join(cfg.Data.Dir, "kaj.db"), store.Options{Key: key})
 }
 
-// Serve serves on ln until ctx ends, then shuts down gracefully.
+// Serve serves the API and dashboard on ln, and the router on its own
+// listeners, until ctx ends, then shuts both down gracefully.
 func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
-	return k.Server.Serve(ctx, ln)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var side []chan error
+	run := func(name string, fn func() error) {
+		ch := make(chan error, 1)
+		side = append(side, ch)
+		go func() {
+			err := fn()
+			if err != nil {
+				k.log.Error(name+" stopped", "err", err)
+				cancel()
+			}
+			ch <- err
+		}()
+	}
+	if k.Router != nil {
+		run("router", func() error { return k.Router.Serve(ctx, k.httpLn, k.httpsLn) })
+	}
+	if k.metricsLn != nil {
+		run("metrics", func() error { return k.serveMetrics(ctx, k.metricsLn) })
+	}
+	err := k.Server.Serve(ctx, ln)
+	cancel()
+	for _, ch := range side {
+		err = errors.Join(err, <-ch)
+	}
+	return err
 }
 
 // Close releases the engine client and the store.
 func (k *Kaj) Close() error {
 	if k.Server != nil {
 		k.Server.Close()
+	}
+	if k.Router != nil {
+		k.Router.Close()
+	}
+	for _, ln := range []net.Listener{k.httpLn, k.httpsLn, k.metricsLn} {
+		if ln != nil {
+			ln.Close()
+		}
 	}
 	if k.Engine != nil {
 		k.Engine.Close()

@@ -45,15 +45,17 @@ func Binary(t testing.TB) string {
 
 // Process is kaj running as its own process, as users run it.
 type Process struct {
-	URL      string
-	Password string
-	DataDir  string
-	Cmd      *exec.Cmd
-	config   string
-	addr     string
-	log      *SyncBuffer
-	done     chan struct{}
-	t        testing.TB
+	URL string
+	// RouterURL is the router's plain-HTTP address.
+	RouterURL string
+	Password  string
+	DataDir   string
+	Cmd       *exec.Cmd
+	config    string
+	addr      string
+	log       *SyncBuffer
+	done      chan struct{}
+	t         testing.TB
 }
 
 // SyncBuffer collects a process's output; safe for concurrent use.
@@ -84,15 +86,21 @@ func StartProcess(t testing.TB, env *testutil.Env, deployTOML string) *Process {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
+	rl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routerAddr := rl.Addr().String()
 	l.Close()
+	rl.Close()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.toml")
-	body := fmt.Sprintf("[server]\nlisten = %q\nshutdown_timeout = \"2s\"\n[data]\ndir = %q\n[deploy]\nlabels = { %q = %q }\n%s\n",
-		addr, filepath.Join(dir, "data"), testutil.Label, env.ID, deployTOML)
+	body := fmt.Sprintf("[server]\nlisten = %q\nshutdown_timeout = \"2s\"\n[data]\ndir = %q\n[router]\nlisten = %q\ndrain_timeout = \"5s\"\n[deploy]\nlabels = { %q = %q }\n%s\n",
+		addr, filepath.Join(dir, "data"), routerAddr, testutil.Label, env.ID, deployTOML)
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &Process{URL: "http://" + addr, DataDir: filepath.Join(dir, "data"), config: cfg, addr: addr, t: t}
+	p := &Process{URL: "http://" + addr, RouterURL: "http://" + routerAddr, DataDir: filepath.Join(dir, "data"), config: cfg, addr: addr, t: t}
 	p.start()
 	b, err := os.ReadFile(filepath.Join(p.DataDir, "initial-admin-password"))
 	if err != nil {

@@ -20,6 +20,8 @@
 // Endpoints: /healthz, /env, /dial?addr=host:port, /resolve?host=,
 // POST /log?stream=stdout|stderr&n=N&text=T, PUT|GET /file?path=P,
 // POST /flood?n=N (N numbered lines to stdout, as fast as possible),
+// GET /slow?d=3s (answers after d), GET /ws (a websocket echo, each
+// answer prefixed with $VERSION),
 // POST /exit?code=N.
 package main
 
@@ -36,6 +38,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/fasthttp/websocket"
 )
 
 func main() {
@@ -196,6 +200,28 @@ func routes() http.Handler {
 			return
 		}
 		w.Write(b)
+	})
+	mux.HandleFunc("GET /slow", func(w http.ResponseWriter, r *http.Request) {
+		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
+		time.Sleep(d)
+		fmt.Fprintln(w, "slept", d, "on", os.Getenv("VERSION"))
+	})
+	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) {
+		up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			t, msg, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(t, append([]byte(os.Getenv("VERSION")+": "), msg...)); err != nil {
+				return
+			}
+		}
 	})
 	mux.HandleFunc("POST /exit", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
