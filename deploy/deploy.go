@@ -95,7 +95,7 @@ type Options struct {
 	// Observe, when set, is told of every finished deploy: "live" or
 	// "failed", and how long it took (for metrics).
 	Observe func(result string, took time.Duration)
-	Logger *slog.Logger
+	Logger  *slog.Logger
 }
 
 // Deployer runs deploys. It is safe for concurrent use.

@@ -207,7 +207,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
-		Metrics: metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
+		Metrics:        metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
 	})
 	if err != nil {
 		return nil, err
