@@ -38,6 +38,8 @@ type Routes interface {
 	Remove(app string)
 	// URLs are the app's stable addresses, the router's own first.
 	URLs(a store.App) []string
+	// Certs are the certificate states of the app's domains.
+	Certs(a store.App) []DomainCert
 }
 
 // Options are a Service's dependencies and settings.

@@ -79,7 +79,11 @@ func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, 
 	}
 	cs, engErr := s.containers(ctx, name)
 	r := recs[0]
-	return NewView(r.app, cs[name], r.releases, s.opts.Deployer.Busy(name), engErr == nil, s.urls(r.app)), engErr, nil
+	v := NewView(r.app, cs[name], r.releases, s.opts.Deployer.Busy(name), engErr == nil, s.urls(r.app))
+	if s.opts.Routes != nil {
+		v.Certificates = s.opts.Routes.Certs(r.app)
+	}
+	return v, engErr, nil
 }
 
 // List is every app's view, by name, with one engine call for all; the

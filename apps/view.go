@@ -97,6 +97,8 @@ type View struct {
 	URLs []string `json:"urls,omitempty"`
 	// Since is when the serving container started.
 	Since time.Time `json:"since,omitzero"`
+	// Certificates are the states of its domains' certificates.
+	Certificates []DomainCert `json:"certificates,omitempty"`
 }
 
 // NewView works out an app's state. cs are the app's containers,
@@ -208,11 +210,11 @@ func containerState(c Container) string {
 // BadgeClass is the CSS class of a state's badge: ok, warn, bad or off.
 func BadgeClass(state string) string {
 	switch state {
-	case StateRunning, StateHealthy, store.ReleaseLive, "succeeded":
+	case StateRunning, StateHealthy, store.ReleaseLive, "succeeded", "valid":
 		return "ok"
 	case StateDeploying, StateStarting, StateRestarting, StatePaused, store.ReleasePending:
 		return "warn"
-	case StateUnhealthy, StateFailed, StateMissing, store.ReleaseInterrupted, "canceled":
+	case StateUnhealthy, StateFailed, StateMissing, store.ReleaseInterrupted, "canceled", "error":
 		return "bad"
 	}
 	return "off"

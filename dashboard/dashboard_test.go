@@ -60,8 +60,10 @@ func sampleApps() []AppRow {
 	apiRels[0].ContainerID = strings.Repeat("c3", 32)
 	apiCs := []runtime.Status{{Container: runtime.Container{ID: strings.Repeat("c3", 32), Name: "api-app-7", App: "api", Role: runtime.RoleApp, Release: "7"}, State: "restarting", RestartCount: 4, ExitCode: 3}}
 	fresh := store.App{Name: "fresh", Image: "nginx:1.27", Port: 80}
+	blogView := apps.NewView(blog, blogCs, blogRels, false, true, []string{"http://blog.localhost:8000", "https://blog.example.com"})
+	blogView.Certificates = []apps.DomainCert{{Domain: "blog.example.com", State: "valid", NotAfter: ago(-60 * 24 * time.Hour), Issuer: "Pebble", Source: "acme"}, {Domain: "*.example.com", State: "none", LastError: "wildcard domains need DNS-01"}}
 	return []AppRow{
-		apps.NewView(blog, blogCs, blogRels, false, true, []string{"http://blog.localhost:8000", "https://blog.example.com"}),
+		blogView,
 		apps.NewView(api, apiCs, apiRels, false, true, []string{"http://api.localhost:8000"}),
 		apps.NewView(fresh, nil, nil, false, true, []string{"http://fresh.localhost:8000"}),
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/deploy"
 	"github.com/kajhq/kaj/registry"
@@ -94,6 +95,8 @@ func classify(err error) (int, errorBody) {
 		return fiber.StatusBadGateway, errorBody{Error: "cannot reach the registry", Detail: detail}
 	case errors.Is(err, runtime.ErrEngineUnreachable), errors.Is(err, registry.ErrEngineUnreachable):
 		return fiber.StatusServiceUnavailable, errorBody{Error: "the Docker Engine is unreachable", Detail: detail + "; is dockerd running?"}
+	case errors.Is(err, apps.ErrNoRouter):
+		return fiber.StatusConflict, errorBody{Error: "the router is off", Detail: detail}
 	case errors.Is(err, store.ErrSealed):
 		return fiber.StatusInternalServerError, errorBody{Error: "a stored secret cannot be decrypted: is kaj using the right key file?"}
 	}

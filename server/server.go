@@ -169,6 +169,10 @@ func (s *Server) routes() {
 	api.Get("/apps/:name/database/password", s.revealDatabasePassword)
 	api.Get("/apps/:name/logs", s.checkOrigin, s.wsOnly, websocket.New(s.wsLogs))
 
+	api.Get("/certificates", s.listCertificates)
+	api.Post("/certificates", s.addCertificate)
+	api.Delete("/certificates/:name", s.deleteCertificate)
+
 	api.Get("/templates", s.listTemplates)
 	api.Post("/templates/:id", s.instantiateTemplate)
 

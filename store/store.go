@@ -25,6 +25,7 @@ var (
 	bucketTokens      = []byte("tokens")
 	bucketEvents      = []byte("events")
 	bucketVolumes     = []byte("volumes")
+	bucketCerts       = []byte("certificates")
 
 	keySchema = []byte("schema")
 	keyCanary = []byte("key-check")
@@ -142,7 +143,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -175,6 +176,10 @@ var migrations = []func(*bolt.Tx) error{
 			}
 		}
 		return nil
+	},
+	func(tx *bolt.Tx) error { // 3 -> 4: uploaded TLS certificates
+		_, err := tx.CreateBucketIfNotExists(bucketCerts)
+		return err
 	},
 }
 

@@ -468,3 +468,38 @@ func post(t *testing.T, u string) {
 		t.Fatalf("POST %s: %d", u, resp.StatusCode)
 	}
 }
+
+// TestDashboard_openAppThroughRouter: the app page links to the app's
+// stable *.localhost address on kaj's router, and the browser, following
+// that link, reaches the app through the front door.
+func TestDashboard_openAppThroughRouter(t *testing.T) {
+	env := testutil.NewEnv(t)
+	img := env.TestAppImageAs("kaj-e2e-link", "PORT=5000", "VERSION=linked")
+	k := kajtest.Start(t, env)
+	api := k.Login(t)
+	name := env.Name("link")
+	if code := api.JSON("POST", "/api/v1/apps", map[string]any{"name": name, "image": img, "port": 5000}, nil); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	var job struct {
+		Job string `json:"job"`
+	}
+	api.JSON("POST", "/api/v1/apps/"+name+"/deploy", nil, &job)
+	if st, ev := api.WaitJob(job.Job, 3*time.Minute); st != "succeeded" {
+		t.Fatalf("deploy %s: %v", st, ev)
+	}
+	b := newBrowser(t, k.URL)
+	b.open("/apps/" + name)
+	login(b, k.Password)
+	b.waitFor("the app's link", `document.querySelector("a.app-url") !== null`, 15*time.Second)
+	href := eval[string](b, `document.querySelector("a.app-url").href`)
+	u, _ := url.Parse(k.RouterURL)
+	if want := "http://" + name + ".localhost:" + u.Port() + "/"; href != want {
+		t.Fatalf("the app page links to %q; want the router address %q", href, want)
+	}
+	b.screenshot("app-link")
+	b.do("following the app's link", chromedp.Navigate(href+"env"), chromedp.WaitReady(chromedp.CSS("body")))
+	if body := eval[string](b, `document.body.innerText`); !strings.Contains(body, `"VERSION":"linked"`) {
+		t.Fatalf("the browser at %s got %q; want the app's answer", href, body)
+	}
+}

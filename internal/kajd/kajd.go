@@ -182,6 +182,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		if err := k.FrontDoor.Rebuild(ctx, cs); err != nil {
 			return nil, err
 		}
+		if err := k.FrontDoor.LoadCertificates(); err != nil {
+			log.Error("loading uploaded certificates", "err", err)
+		}
 	}
 	k.Hub = logstream.NewHub(LogSource(k.Engine), logstream.Options{Linger: 5 * time.Second})
 	obs.hub(k.Hub)

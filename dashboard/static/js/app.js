@@ -146,6 +146,7 @@ async function definition() {
     image: a.image, env: a.env || [], port: a.port, host_port: a.host_port || 0, health_path: a.health_path || "",
     restart: a.restart || "", command: a.command || null, entrypoint: a.entrypoint || null,
     memory_bytes: a.memory_bytes || 0, cpus: a.cpus || 0, version: a.version,
+    domains: a.domains || [], health: a.health || {},
   };
   if (a.database) {
     const d = a.database;
@@ -262,6 +263,7 @@ settings.addEventListener("submit", (e) => {
     def.host_port = Number(f.get("host_port") || 0);
     def.health_path = String(f.get("health_path")).trim();
     def.restart = String(f.get("restart"));
+    def.domains = String(f.get("domains") || "").split(/[\s,]+/).map((d) => d.trim().toLowerCase()).filter(Boolean);
   }, e.submitter && e.submitter.value, e.submitter);
 });
 
