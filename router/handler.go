@@ -25,13 +25,14 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.acme.handleHTTPChallenge(&ex.recorder, req) {
 		return
 	}
-	ar := r.table.Load().match(canonicalHost(req.Host), req.URL.Path)
+	host := canonicalHost(req.Host)
+	ar := r.table.Load().match(host, req.URL.Path)
 	if ar == nil {
 		notFoundPage(&ex.recorder)
 		return
 	}
 	ex.app = ar
-	if ar.HTTPSRedirect && req.TLS == nil {
+	if ar.HTTPSRedirect && req.TLS == nil && r.redirects(host) {
 		if port := r.httpsPort.Load(); port != 0 {
 			redirectHTTPS(&ex.recorder, req, int(port))
 			return
