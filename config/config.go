@@ -325,12 +325,12 @@ func Set(cfg *Config, key, value string) error {
 			return fmt.Errorf("%s: %q is not true or false", key, value)
 		}
 		f.SetBool(b)
-	case reflect.Int:
-		n, err := strconv.Atoi(value)
+	case reflect.Int, reflect.Int64:
+		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%s: %q is not a whole number", key, value)
 		}
-		f.SetInt(int64(n))
+		f.SetInt(n)
 	case reflect.Map:
 		m := map[string]string{}
 		for _, kv := range strings.Split(value, ",") {

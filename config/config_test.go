@@ -131,3 +131,25 @@ func TestUnknownEnv(t *testing.T) {
 		t.Fatalf("UnknownEnv = %v", got)
 	}
 }
+
+// TestLoad_routerFromEnv: the router's settings come from KAJ_ROUTER_*,
+// and a bad one names its key.
+func TestLoad_routerFromEnv(t *testing.T) {
+	cfg, err := Load("", []string{"KAJ_ROUTER_LISTEN=:80", "KAJ_ROUTER_HTTPS_LISTEN=:443", "KAJ_ROUTER_MAX_BODY_BYTES=1048576", "KAJ_ROUTER_ENABLED=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Router.Listen != ":80" || cfg.Router.HTTPSListen != ":443" || cfg.Router.MaxBodyBytes != 1<<20 || cfg.Router.Enabled {
+		t.Fatalf("router = %+v", cfg.Router)
+	}
+	for env, key := range map[string]string{
+		"KAJ_ROUTER_LISTEN=8000":       "router.listen",
+		"KAJ_ROUTER_SUFFIX=.bad":       "router.suffix",
+		"KAJ_ROUTER_MAX_BODY_BYTES=-1": "router.max_body_bytes",
+		"KAJ_METRICS_LISTEN=nope":      "metrics.listen",
+	} {
+		if _, err := Load("", []string{env}); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: %v; want an error naming %s", env, err, key)
+		}
+	}
+}
