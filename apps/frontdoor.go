@@ -1,6 +1,7 @@
 package apps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -120,9 +121,13 @@ func port(p, def int) string {
 }
 
 func (f *FrontDoor) route(a store.App, ups []string) router.Route {
+	redirect := f.opts.HTTPSRedirect
+	if a.Proxy.HTTPSRedirect != nil {
+		redirect = *a.Proxy.HTTPSRedirect
+	}
 	rt := router.Route{
-		App: a.Name, Upstreams: slices.Clone(ups), HTTPSRedirect: f.opts.HTTPSRedirect && f.opts.HTTPSPort != 0,
-		MaxBodyBytes: f.opts.MaxBodyBytes, Timeout: f.opts.Timeout,
+		App: a.Name, Upstreams: slices.Clone(ups), HTTPSRedirect: redirect && f.opts.HTTPSPort != 0,
+		MaxBodyBytes: cmp.Or(a.Proxy.MaxBodyBytes, f.opts.MaxBodyBytes), Timeout: cmp.Or(a.Proxy.Timeout.D(), f.opts.Timeout),
 	}
 	for _, d := range a.Domains {
 		host, path, _ := strings.Cut(d, "/")

@@ -16,6 +16,7 @@ type Input struct {
 	HealthPath  string            `json:"health_path"`
 	Health      store.HealthCheck `json:"health"`
 	Domains     []string          `json:"domains"`
+	Proxy       store.Proxy       `json:"proxy"`
 	Database    *DatabaseInput    `json:"database"`
 	Restart     string            `json:"restart"`
 	Command     []string          `json:"command"`
@@ -45,7 +46,7 @@ type DatabaseInput struct {
 func (in Input) App(alias string) store.App {
 	a := store.App{
 		Name: in.Name, Image: in.Image, Env: in.Env, Port: in.Port, HostPort: in.HostPort, HealthPath: in.HealthPath,
-		Health: in.Health, Domains: in.Domains, Restart: in.Restart, Command: in.Command, Entrypoint: in.Entrypoint,
+		Health: in.Health, Domains: in.Domains, Proxy: in.Proxy, Restart: in.Restart, Command: in.Command, Entrypoint: in.Entrypoint,
 		MemoryBytes: in.MemoryBytes, CPUs: in.CPUs, Version: in.Version,
 	}
 	if d := in.Database; d != nil {

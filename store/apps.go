@@ -30,7 +30,9 @@ type App struct {
 	// <app>.<router suffix>: "blog.example.com", a one-label wildcard
 	// "*.example.com", optionally with a path prefix
 	// ("example.com/blog"). Unique across apps.
-	Domains  []string  `json:"domains,omitempty"`
+	Domains []string `json:"domains,omitempty"`
+	// Proxy tunes the router for the app.
+	Proxy    Proxy     `json:"proxy,omitzero"`
 	Database *Database `json:"database,omitempty"`
 	// Restart is the engine restart policy; empty means unless-stopped.
 	Restart    string   `json:"restart,omitempty"`
@@ -163,6 +165,9 @@ func (a *App) Validate() error {
 		return invalid("health_path", "%q must start with '/'", a.HealthPath)
 	}
 	if err := a.Health.validate(); err != nil {
+		return err
+	}
+	if err := a.Proxy.validate(); err != nil {
 		return err
 	}
 	seenDomain := map[string]bool{}

@@ -24,6 +24,29 @@ type HealthCheck struct {
 	StartPeriod Duration `json:"start_period,omitempty"`
 }
 
+// Proxy tunes how the router fronts an app; zero fields take the
+// router's defaults (router.max_body_bytes, router.timeout,
+// router.https_redirect).
+type Proxy struct {
+	// MaxBodyBytes bounds a request body (413 beyond).
+	MaxBodyBytes int64 `json:"max_body_bytes,omitempty"`
+	// Timeout bounds the wait for the app's response headers (504).
+	Timeout Duration `json:"timeout,omitempty"`
+	// HTTPSRedirect, when set, overrides router.https_redirect for the
+	// app's domains.
+	HTTPSRedirect *bool `json:"https_redirect,omitempty"`
+}
+
+func (p Proxy) validate() error {
+	if p.MaxBodyBytes < 0 {
+		return invalid("proxy.max_body_bytes", "%d: give a size in bytes, or 0 for the router's default", p.MaxBodyBytes)
+	}
+	if p.Timeout < 0 || p.Timeout.D() > time.Hour {
+		return invalid("proxy.timeout", "%s is out of range: use 0 (the router's default) up to 1h", p.Timeout.D())
+	}
+	return nil
+}
+
 // Duration is a time.Duration that reads and writes as "1.5s" in JSON.
 type Duration time.Duration
 
@@ -75,6 +98,7 @@ type Definition struct {
 	MemoryBytes int64       `json:"memory_bytes,omitempty"`
 	CPUs        float64     `json:"cpus,omitempty"`
 	Domains     []string    `json:"domains,omitempty"`
+	Proxy       Proxy       `json:"proxy,omitzero"`
 	// DatabaseImage is the database server's image; empty for an app
 	// without a database.
 	DatabaseImage string `json:"database_image,omitempty"`
@@ -85,7 +109,7 @@ func (a App) Definition() Definition {
 	d := Definition{
 		Image: a.Image, Port: a.Port, HostPort: a.HostPort, HealthPath: a.HealthPath, Health: a.Health,
 		Restart: a.Restart, Command: slices.Clone(a.Command), Entrypoint: slices.Clone(a.Entrypoint),
-		MemoryBytes: a.MemoryBytes, CPUs: a.CPUs, Domains: slices.Clone(a.Domains),
+		MemoryBytes: a.MemoryBytes, CPUs: a.CPUs, Domains: slices.Clone(a.Domains), Proxy: a.Proxy,
 	}
 	if a.Database != nil {
 		d.DatabaseImage = a.Database.Image
@@ -97,7 +121,7 @@ func (a App) Definition() Definition {
 func (a *App) Apply(d Definition) {
 	a.Image, a.Port, a.HostPort, a.HealthPath, a.Health = d.Image, d.Port, d.HostPort, d.HealthPath, d.Health
 	a.Restart, a.Command, a.Entrypoint = d.Restart, slices.Clone(d.Command), slices.Clone(d.Entrypoint)
-	a.MemoryBytes, a.CPUs, a.Domains = d.MemoryBytes, d.CPUs, slices.Clone(d.Domains)
+	a.MemoryBytes, a.CPUs, a.Domains, a.Proxy = d.MemoryBytes, d.CPUs, slices.Clone(d.Domains), d.Proxy
 	if a.Database != nil && d.DatabaseImage != "" {
 		a.Database.Image = d.DatabaseImage
 	}
@@ -134,6 +158,7 @@ func Diff(a, b Release, secretChanged func(name string) bool) []Change {
 	add("memory_bytes", fmt.Sprint(da.MemoryBytes), fmt.Sprint(db.MemoryBytes))
 	add("cpus", fmt.Sprint(da.CPUs), fmt.Sprint(db.CPUs))
 	add("domains", strings.Join(da.Domains, ", "), strings.Join(db.Domains, ", "))
+	add("proxy", proxyText(da.Proxy), proxyText(db.Proxy))
 	add("database_image", da.DatabaseImage, db.DatabaseImage)
 	ea, eb := map[string]EnvVar{}, map[string]EnvVar{}
 	var names []string
@@ -180,4 +205,15 @@ func itoa(n int) string {
 		return ""
 	}
 	return fmt.Sprint(n)
+}
+
+func proxyText(p Proxy) string {
+	if p == (Proxy{}) {
+		return ""
+	}
+	redirect := "default"
+	if p.HTTPSRedirect != nil {
+		redirect = fmt.Sprint(*p.HTTPSRedirect)
+	}
+	return fmt.Sprintf("max body %d, timeout %s, https redirect %s", p.MaxBodyBytes, p.Timeout.D(), redirect)
 }

@@ -282,7 +282,7 @@ func definition(t *testing.T, c *kajtest.Client, name string) map[string]any {
 		t.Fatalf("get %s: %d", name, code)
 	}
 	out := map[string]any{}
-	for _, k := range []string{"image", "env", "port", "host_port", "health_path", "health", "domains", "database", "restart", "command", "entrypoint", "memory_bytes", "cpus", "version"} {
+	for _, k := range []string{"image", "env", "port", "host_port", "health_path", "health", "domains", "proxy", "database", "restart", "command", "entrypoint", "memory_bytes", "cpus", "version"} {
 		if v, ok := raw[k]; ok {
 			out[k] = v
 		}

@@ -146,7 +146,7 @@ async function definition() {
     image: a.image, env: a.env || [], port: a.port, host_port: a.host_port || 0, health_path: a.health_path || "",
     restart: a.restart || "", command: a.command || null, entrypoint: a.entrypoint || null,
     memory_bytes: a.memory_bytes || 0, cpus: a.cpus || 0, version: a.version,
-    domains: a.domains || [], health: a.health || {},
+    domains: a.domains || [], health: a.health || {}, proxy: a.proxy || {},
   };
   if (a.database) {
     const d = a.database;
