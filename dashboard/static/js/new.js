@@ -10,6 +10,8 @@ const err = document.getElementById("tpl-error");
 const nameIn = document.getElementById("tpl-name");
 const imageIn = document.getElementById("tpl-image");
 const dbIn = document.getElementById("tpl-db-image");
+const portIn = document.getElementById("tpl-port");
+const healthIn = document.getElementById("tpl-health");
 const props = document.getElementById("tpl-preview-props");
 const note = document.getElementById("tpl-preview-note");
 const panel = document.getElementById("deploy-panel");
@@ -54,6 +56,8 @@ function params() {
   const p = { name: nameIn.value.trim() };
   if (imageIn.value.trim() && imageIn.value.trim() !== current.image) p.image = imageIn.value.trim();
   if (dbIn.value.trim() && dbIn.value.trim() !== current.dbImage) p.database_image = dbIn.value.trim();
+  if (portIn.value.trim()) p.port = Number(portIn.value);
+  if (healthIn.value.trim()) p.health_path = healthIn.value.trim();
   return p;
 }
 
@@ -72,11 +76,13 @@ async function preview() {
     return;
   }
   try {
-    const a = await api("POST", "/api/v1/templates/" + encodeURIComponent(current.template) + "?preview=1", p);
+    const r = await api("POST", "/api/v1/templates/" + encodeURIComponent(current.template) + "?preview=1", p);
+    const a = r.app;
     if (mine !== seq) return;
     clearError(form, err);
-    note.textContent = "This is what kaj stores and deploys. Nothing is created until you deploy.";
-    let h = prop("Image", esc(a.image), "mono") + prop("Port", String(a.port)) + prop("Health check", a.health_path ? esc(a.health_path) : "port accepts connections", a.health_path ? "mono" : "");
+    note.textContent = "This is what kaj stores and deploys. Nothing is created until you deploy." +
+      ((r.defaults || []).length ? " Template defaults used: " + r.defaults.join("; ") + "." : "");
+    let h = prop("Image", esc(a.image), "mono") + prop("Port", String(a.port)) + prop("Health check", a.health_path ? esc(a.health_path) : "the port answers and the container stays up", a.health_path ? "mono" : "");
     for (const e of a.env || []) {
       h += prop(e.name, e.secret ? '<span class="secret-mask">secret, generated (' + e.value.length + " characters)</span>" : esc(e.value), e.secret ? "" : "mono");
     }
@@ -99,7 +105,7 @@ async function preview() {
 }
 
 let t = 0;
-for (const el of [nameIn, imageIn, dbIn]) {
+for (const el of [nameIn, imageIn, dbIn, portIn, healthIn]) {
   el.addEventListener("input", () => {
     clearTimeout(t);
     t = setTimeout(preview, 250);
