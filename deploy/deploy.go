@@ -713,6 +713,9 @@ func (d *Deployer) succeed(r *run) (store.Release, error) {
 	if d.opts.Observe != nil {
 		d.opts.Observe("live", time.Since(r.started))
 	}
+	if r.rel.Rollback != 0 {
+		r.emit(jobs.Event{Type: jobs.TypeLog, Step: StepSwitch, Message: fmt.Sprintf("rolled back to #%d: settings restored", r.rel.Rollback)})
+	}
 	d.log.Info("deploy live", "app", r.rel.App, "release", r.rel.Number, "rollback_of", r.rel.Rollback, "duration", time.Since(r.started).Round(time.Millisecond), "image", r.rel.Digest)
 	return r.rel, nil
 }

@@ -2,6 +2,7 @@ package microblog
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -212,6 +213,11 @@ func TestMicroblogMySQL_oneClick(t *testing.T) {
 	appID, dbID := app.only(t, "app"), app.only(t, "db")
 	logColdStart(t, env, "first deploy", appID, events)
 	checkOwnNetwork(t, env, name, appID, dbID)
+	// kaj's readiness probe logs in and says goodbye: MariaDB has
+	// nothing to warn about.
+	if logs := containerLog(t, env, dbID); strings.Contains(logs, "Aborted connection") {
+		t.Fatalf("MariaDB warned about kaj's probe:\n%s", logs)
+	}
 
 	// A user and a post, over HTTP on the URL kaj publishes.
 	alice := browser(t, app.URL)
@@ -373,4 +379,16 @@ func checkOwnNetwork(t *testing.T, env *testutil.Env, app, appID, dbID string) {
 // redact hides a URL's password for the test log.
 func redact(u string) string {
 	return regexp.MustCompile(`:[^:@/]+@`).ReplaceAllString(u, ":xxxxx@")
+}
+
+// containerLog is a container's whole log, both streams.
+func containerLog(t *testing.T, env *testutil.Env, id string) string {
+	t.Helper()
+	rc, err := env.Client.ContainerLogs(env.Context(), id, mclient.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return string(b)
 }

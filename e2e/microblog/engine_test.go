@@ -20,6 +20,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 	mclient "github.com/moby/moby/client"
 
+	"github.com/kajhq/kaj/internal/kajtest"
 	"github.com/kajhq/kaj/internal/testutil"
 	"github.com/kajhq/kaj/microblog/image"
 )
@@ -189,7 +190,7 @@ func healthz(ctx context.Context, base string) int {
 // and go, and a pooled connection to a removed one would only time out.
 var noKeepAlive = &http.Client{Transport: &http.Transport{
 	DisableKeepAlives: true,
-	DialContext:       (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+	DialContext:       kajtest.DialLocal,
 }}
 
 // waitHealthz polls base's /healthz every step until it answers want, and

@@ -104,18 +104,30 @@ func StartConfig(t testing.TB, env *testutil.Env, cfg config.Config) *Kaj {
 // loopback (Go's resolver asks DNS, which does not know them). It follows
 // no redirects, so tests see them.
 var Visitor = &http.Client{
-	Timeout: 30 * time.Second,
-	Transport: &http.Transport{
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			if host, port, err := net.SplitHostPort(addr); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
-				addr = net.JoinHostPort("127.0.0.1", port)
-			}
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
-		},
-		MaxIdleConnsPerHost: 64,
-	},
+	Timeout:       30 * time.Second,
+	Transport:     &http.Transport{DialContext: DialLocal, MaxIdleConnsPerHost: 64},
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// DialLocal dials like a net.Dialer, with every *.localhost name on
+// loopback, as browsers resolve them.
+func DialLocal(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "localhost" || strings.HasSuffix(host, ".localhost")) {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	d := net.Dialer{Timeout: 5 * time.Second}
+	return d.DialContext(ctx, network, addr)
+}
+
+// Tests that import kajtest reach apps at their router addresses with
+// any HTTP client (a sample app's own client included), as a browser on
+// this machine would.
+func init() {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = t.Clone()
+		t.DialContext = DialLocal
+		http.DefaultTransport = t
+	}
 }
 
 // Visit GETs url as a visitor and returns the status and body.
