@@ -1,6 +1,7 @@
 package image
 
 import (
+	"net/url"
 	"strconv"
 	"testing"
 	"time"
@@ -54,6 +55,11 @@ func TestKajImage_deploysFromItsOwnNetwork(t *testing.T) {
 	c.JSON("POST", "/api/v1/apps/"+name+"/deploy", nil, &job)
 	if status, events := c.WaitJob(job.Job, 3*time.Minute); status != "succeeded" {
 		t.Fatalf("deploy from kaj's container: %s %v\n%s", status, events, k.logs(t, env))
+	}
+	// Visitors reach the app through the router in kaj's container.
+	u, _ := url.Parse(k.RouterURL)
+	if code, body := kajtest.Visit(t, "http://"+name+".localhost:"+u.Port()+"/healthz"); code != 200 {
+		t.Fatalf("the app through the router in kaj's container: %d %s\n%s", code, body, k.logs(t, env))
 	}
 	net, err := env.Client.NetworkInspect(ctx, "kaj-"+name, mclient.NetworkInspectOptions{})
 	if err != nil {

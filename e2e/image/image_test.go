@@ -35,8 +35,9 @@ import (
 const version = "e2e-image-test"
 
 var (
-	loopback = netip.MustParseAddr("127.0.0.1")
-	kajPort  = network.MustParsePort("8080/tcp")
+	loopback   = netip.MustParseAddr("127.0.0.1")
+	kajPort    = network.MustParsePort("8080/tcp")
+	routerPort = network.MustParsePort("8000/tcp")
 )
 
 // repoRoot is the module's root, two levels above this package.
@@ -161,6 +162,8 @@ func socket(t *testing.T, env *testutil.Env) (string, uint32, os.FileMode) {
 type kajContainer struct {
 	ID  string
 	URL string
+	// RouterURL is where kaj's router answers from the host.
+	RouterURL string
 }
 
 // runOptions say how runKaj runs kaj's image.
@@ -194,11 +197,19 @@ func runKaj(t *testing.T, env *testutil.Env, tag, sock, volume string, opts runO
 		},
 	}
 	cfg.Env = append(cfg.Env, opts.env...)
+	routerListen := ""
 	if opts.hostListen != "" {
-		cfg.Env = append(cfg.Env, "KAJ_LISTEN="+opts.hostListen)
+		// On the host's network the router needs a port of its own too.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routerListen = l.Addr().String()
+		l.Close()
+		cfg.Env = append(cfg.Env, "KAJ_LISTEN="+opts.hostListen, "KAJ_ROUTER_LISTEN="+routerListen)
 		hostCfg.NetworkMode = "host"
 	} else {
-		hostCfg.PortBindings = network.PortMap{kajPort: {{HostIP: loopback}}}
+		hostCfg.PortBindings = network.PortMap{kajPort: {{HostIP: loopback}}, routerPort: {{HostIP: loopback}}}
 	}
 	res, err := env.Client.ContainerCreate(ctx, mclient.ContainerCreateOptions{Name: env.Name("kaj"), Config: cfg, HostConfig: hostCfg})
 	if err != nil {
@@ -208,19 +219,22 @@ func runKaj(t *testing.T, env *testutil.Env, tag, sock, volume string, opts runO
 		t.Fatalf("starting kaj's container: %v", err)
 	}
 	if opts.hostListen != "" {
-		return &kajContainer{ID: res.ID, URL: "http://" + opts.hostListen}
+		return &kajContainer{ID: res.ID, URL: "http://" + opts.hostListen, RouterURL: "http://" + routerListen}
 	}
 	insp, err := env.Client.ContainerInspect(ctx, res.ID, mclient.ContainerInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range insp.Container.NetworkSettings.Ports[kajPort] {
-		if p, err := strconv.ParseUint(b.HostPort, 10, 16); err == nil && p != 0 {
-			return &kajContainer{ID: res.ID, URL: "http://" + netip.AddrPortFrom(loopback, uint16(p)).String()}
+	published := func(port network.Port) string {
+		for _, b := range insp.Container.NetworkSettings.Ports[port] {
+			if p, err := strconv.ParseUint(b.HostPort, 10, 16); err == nil && p != 0 {
+				return "http://" + netip.AddrPortFrom(loopback, uint16(p)).String()
+			}
 		}
+		t.Fatalf("port %s not published: %+v", port, insp.Container.NetworkSettings.Ports)
+		return ""
 	}
-	t.Fatalf("port 8080 not published: %+v", insp.Container.NetworkSettings.Ports)
-	return nil
+	return &kajContainer{ID: res.ID, URL: published(kajPort), RouterURL: published(routerPort)}
 }
 
 // freeLoopback returns a loopback address no one listens on right now.
