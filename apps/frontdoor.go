@@ -54,16 +54,21 @@ func NewFrontDoor(r *router.Router, st *store.Store, opts FrontDoorOptions) *Fro
 	return &FrontDoor{r: r, st: st, opts: opts, ups: map[string][]string{}}
 }
 
-// Serve points app's route at ups: the deploy pipeline's switch.
-func (f *FrontDoor) Serve(app string, ups []string) error {
+// Serve points app's route at ups, the deploy pipeline's switch, and
+// returns what served before.
+func (f *FrontDoor) Serve(app string, ups []string) ([]string, error) {
 	a, err := f.st.App(app)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	prev := f.ups[app]
+	if err := f.r.SetRoute(f.route(a, ups)); err != nil {
+		return nil, err
+	}
 	f.ups[app] = slices.Clone(ups)
-	return f.r.SetRoute(f.route(a, ups))
+	return prev, nil
 }
 
 // Drain lets requests to a replaced upstream finish.

@@ -64,8 +64,9 @@ var _ Runtime = (*runtime.Docker)(nil)
 // requests before it is removed.
 type Router interface {
 	// Serve points app's route at upstreams ("10.0.3.2:5000")
-	// atomically; none means the app is not serving (503).
-	Serve(app string, upstreams []string) error
+	// atomically and returns the upstreams it served before; none means
+	// the app is not serving (503).
+	Serve(app string, upstreams []string) (previous []string, err error)
 	// Drain waits until no request to upstream is in flight, up to the
 	// router's drain timeout, then closes the upgraded connections left.
 	Drain(ctx context.Context, upstream string) error
@@ -402,45 +403,54 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 		return c, err
 	}
 	return c, r.step(StepSwitch, func() (string, error) {
+		old, err := d.rt.List(ctx, a.Name)
+		if err != nil && d.opts.Router != nil {
+			return "", fmt.Errorf("listing the app's containers to switch the route: %w", err)
+		}
+		routed := ""
+		var drain []string
+		if d.opts.Router != nil {
+			// The list has the new container's address as the engine
+			// gave it at start. A route that cannot be switched fails
+			// the deploy here, while the previous release still serves.
+			for _, s := range old {
+				if s.ID == c.ID {
+					c = s.Container
+				}
+			}
+			up := Upstream(c, a.Port)
+			if up == "" {
+				return "", fmt.Errorf("%s has no address on network kaj-%s to route to", c.Name, a.Name)
+			}
+			prev, err := d.opts.Router.Serve(a.Name, []string{up})
+			if err != nil {
+				return "", fmt.Errorf("switching the route to %s: %w", up, err)
+			}
+			routed = "route switched to " + up + "; "
+			// Requests in flight to what served before finish there.
+			for _, p := range prev {
+				if p != up {
+					drain = append(drain, p)
+				}
+			}
+			for _, p := range drain {
+				if err := d.opts.Router.Drain(ctx, p); err != nil {
+					d.log.Warn("draining a previous upstream", "app", a.Name, "upstream", p, "err", err)
+				}
+			}
+		}
 		// The new container serves: from here on nothing may take it
 		// down or fail the release. A previous container that will not
 		// go is reported, and reconcile removes it later.
 		r.created, r.stopped = nil, nil
-		old, err := d.rt.List(ctx, a.Name)
 		if err != nil {
 			d.log.Warn("listing previous containers", "app", a.Name, "err", err)
 			return "the previous containers could not be listed; they are removed on kaj's next start", nil
-		}
-		routed := ""
-		if d.opts.Router != nil {
-			// Refresh the address: the engine gives it at start.
-			cur, err := d.rt.List(ctx, a.Name)
-			if err == nil {
-				for _, s := range cur {
-					if s.ID == c.ID {
-						c = s.Container
-					}
-				}
-			}
-			if up := Upstream(c, a.Port); up != "" {
-				if err := d.opts.Router.Serve(a.Name, []string{up}); err != nil {
-					d.log.Error("switching the route", "app", a.Name, "upstream", up, "err", err)
-				} else {
-					routed = "route switched to " + up + "; "
-				}
-			}
 		}
 		n, failed := 0, 0
 		for _, s := range old {
 			if s.Role != runtime.RoleApp || s.ID == c.ID {
 				continue
-			}
-			if d.opts.Router != nil && routed != "" {
-				if up := Upstream(s.Container, a.Port); up != "" {
-					if err := d.opts.Router.Drain(ctx, up); err != nil {
-						d.log.Warn("draining a previous container", "app", a.Name, "container", s.Name, "err", err)
-					}
-				}
 			}
 			if err := d.rt.Remove(ctx, s.ID, false); err != nil {
 				d.log.Warn("removing a previous container", "app", a.Name, "container", s.Name, "err", err)

@@ -53,7 +53,8 @@ func (f *fakeRuntime) StartApp(ctx context.Context, spec runtime.AppSpec) (runti
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
-	c := runtime.Container{ID: spec.App + "-r" + spec.Release, Name: "kaj-" + spec.App + "-r" + spec.Release, App: spec.App, Role: runtime.RoleApp, Release: spec.Release, Image: spec.Image}
+	c := runtime.Container{ID: spec.App + "-r" + spec.Release, Name: "kaj-" + spec.App + "-r" + spec.Release, App: spec.App, Role: runtime.RoleApp, Release: spec.Release, Image: spec.Image,
+		IP: netip.AddrFrom4([4]byte{10, 0, 0, byte(f.n)})}
 	f.containers[c.ID] = runtime.Status{Container: c, State: "running"}
 	if f.started != nil {
 		close(f.started)
@@ -406,5 +407,75 @@ func TestDeploy_movedTagIsPulled(t *testing.T) {
 	}
 	if !pulled || r.Digest != "reg.example/app:1@sha256:bbb" {
 		t.Fatalf("pulled %v, digest %q; want the registry's new image", pulled, r.Digest)
+	}
+}
+
+// fakeRouter records switches and drains; fail makes the next switch fail.
+type fakeRouter struct {
+	mu      sync.Mutex
+	ups     map[string][]string
+	drained []string
+	fail    error
+}
+
+func (r *fakeRouter) Serve(app string, ups []string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		return nil, r.fail
+	}
+	prev := r.ups[app]
+	r.ups[app] = ups
+	return prev, nil
+}
+func (r *fakeRouter) Drain(ctx context.Context, up string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.drained = append(r.drained, up)
+	return nil
+}
+
+// TestDeploy_switchesRouteThenDrains: the route moves to the new
+// container only once it is healthy, the old upstream is drained, and a
+// route that cannot be switched fails the deploy with the old release
+// still serving.
+func TestDeploy_switchesRouteThenDrains(t *testing.T) {
+	d, rt, st := setup(t)
+	fr := &fakeRouter{ups: map[string][]string{}}
+	d.opts.Router = fr
+	ctx := context.Background()
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	first := fr.ups["blog"]
+	if len(first) != 1 || !strings.HasSuffix(first[0], ":5000") {
+		t.Fatalf("route after the first deploy: %v", first)
+	}
+	setImage(t, st, "good:2")
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	if fr.ups["blog"][0] == first[0] || len(fr.drained) != 1 || fr.drained[0] != first[0] {
+		t.Fatalf("route %v, drained %v; want the new upstream and the old one drained", fr.ups["blog"], fr.drained)
+	}
+	serving := fr.ups["blog"]
+	fr.fail = errors.New("domain taken")
+	setImage(t, st, "good:3")
+	rel, err := d.Deploy(ctx, "blog", "t", nil)
+	if err == nil || rel.Status != store.ReleaseFailed || !strings.Contains(rel.Error, "switching the route") {
+		t.Fatalf("deploy with a failing switch: %v, %+v", err, rel)
+	}
+	cs, _ := rt.List(ctx, "blog")
+	apps := 0
+	for _, c := range cs {
+		if c.Role == runtime.RoleApp {
+			apps++
+			if c.Release != "2" {
+				t.Fatalf("container of release %s left after a failed switch", c.Release)
+			}
+		}
+	}
+	if apps != 1 || fr.ups["blog"][0] != serving[0] {
+		t.Fatalf("%d app containers, route %v; want release 2 alone, still routed", apps, fr.ups["blog"])
 	}
 }

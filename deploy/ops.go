@@ -23,7 +23,7 @@ func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status
 func (d *Deployer) Stop(ctx context.Context, app, actor string) error {
 	return d.each(ctx, app, actor, store.ActionAppStop, true, func(cs []runtime.Status) error {
 		if d.opts.Router != nil {
-			if err := d.opts.Router.Serve(app, nil); err != nil {
+			if _, err := d.opts.Router.Serve(app, nil); err != nil {
 				return err
 			}
 		}
@@ -60,7 +60,8 @@ func (d *Deployer) Start(ctx context.Context, app, actor string) error {
 			ups = append(ups, d.upstreamOf(ctx, app, c.ID, a.Port)...)
 		}
 		if d.opts.Router != nil {
-			return d.opts.Router.Serve(app, ups)
+			_, err := d.opts.Router.Serve(app, ups)
+			return err
 		}
 		return nil
 	})
