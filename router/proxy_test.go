@@ -128,11 +128,13 @@ func TestRouter_upstreamTimeout504(t *testing.T) {
 		t.Errorf("quick enough request: status %d", status)
 	}
 
-	// Routes with the transport's own timeout rely on the transport.
-	pt := f.proxy.Transport.(*proxyTransport)
-	pt.base, pt.headerTimeout = newTransport(100*time.Millisecond), 100*time.Millisecond
-	if status, _, _ := f.get(t, "a.localhost", "/slow?d=2s"); status != http.StatusGatewayTimeout {
-		t.Errorf("timeout of the transport: status %d, want 504", status)
+	// With a transport of the caller's, a timer bounds the wait.
+	f2 := newFrontDoor(t, Options{Transport: &http.Transport{}}, Route{App: "a", Upstreams: []string{up.addr}, Timeout: 100 * time.Millisecond})
+	if status, _, _ := f2.get(t, "a.localhost", "/slow?d=2s"); status != http.StatusGatewayTimeout {
+		t.Errorf("custom transport: status %d, want 504", status)
+	}
+	if status, _, _ := f2.get(t, "a.localhost", "/slow?d=10ms"); status != 200 {
+		t.Errorf("custom transport, quick enough request: status %d", status)
 	}
 }
 
