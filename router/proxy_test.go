@@ -56,6 +56,9 @@ func TestRouter_bodyLimit(t *testing.T) {
 		t.Errorf("declared length over the limit: status %d, want 413", status)
 	}
 	// Chunked: the length is only known while the body streams through.
+	if status, body := post(io.MultiReader(bytes.NewReader(make([]byte, 700))), -1); status != 200 || whoAnswered(t, status, body).Body != 700 {
+		t.Errorf("chunked body within the limit: status %d %s", status, body)
+	}
 	if status, _ := post(io.MultiReader(bytes.NewReader(make([]byte, 5000))), -1); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked body over the limit: status %d, want 413", status)
 	}
