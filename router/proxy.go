@@ -99,11 +99,12 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("proxying %s: request did not come through the router", req.URL)
 	}
 	var failed *upstream
+	var dialErr error
 	for {
 		u, err := t.r.acquire(ex.app.App, failed)
 		if err != nil {
 			if failed != nil {
-				return nil, fmt.Errorf("retrying after %s failed: %w", failed.addr, err)
+				return nil, dialErr // no other upstream: a 502, not "not running"
 			}
 			return nil, err
 		}
@@ -129,7 +130,7 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if failed != nil || (ex.body != nil && ex.body.read.Load()) {
 			return nil, err
 		}
-		failed = u
+		failed, dialErr = u, err
 	}
 }
 

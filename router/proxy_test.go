@@ -113,10 +113,16 @@ func TestRouter_passiveFailure(t *testing.T) {
 }
 
 func TestRouter_allUpstreamsDown502(t *testing.T) {
-	f := newFrontDoor(t, Options{}, Route{App: "app", Upstreams: []string{deadAddr(t), deadAddr(t)}})
-	status, body, _ := f.get(t, "app.localhost", "/")
-	if status != http.StatusBadGateway || !strings.Contains(body, "Bad Gateway") {
-		t.Errorf("status %d, want kaj's 502 page; body %.200s", status, body)
+	for _, n := range []int{1, 2} {
+		var ups []string
+		for range n {
+			ups = append(ups, deadAddr(t))
+		}
+		f := newFrontDoor(t, Options{}, Route{App: "app", Upstreams: ups})
+		status, body, _ := f.get(t, "app.localhost", "/")
+		if status != http.StatusBadGateway || !strings.Contains(body, "Bad Gateway") {
+			t.Errorf("%d dead upstreams: status %d, want kaj's 502 page; body %.200s", n, status, body)
+		}
 	}
 }
 
