@@ -70,9 +70,9 @@ type pconn struct {
 
 // RoundTrip sends req to req.URL.Host. The response header wait is
 // bounded by the route's timeout (from the request's exchange), or
-// DefaultTimeout. A request without a body that fails on a reused
-// connection before any answer is sent once more on a new one: the
-// upstream may have closed the idle connection just then.
+// DefaultTimeout. An idempotent request without a body that fails on a
+// reused connection is sent once more on a new one: the upstream may have
+// closed the idle connection just then (http.Transport's rule too).
 func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 	timeout := DefaultTimeout
 	if ex := exchangeFrom(req.Context()); ex != nil && ex.app != nil {
@@ -89,11 +89,24 @@ func (p *connPool) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		pc.Close()
 		var te *headerTimeoutError
-		if reused && attempt == 0 && req.Body == nil && req.Context().Err() == nil && !errors.As(err, &te) {
+		if reused && attempt == 0 && replayable(req) && req.Context().Err() == nil && !errors.As(err, &te) {
 			continue
 		}
 		return nil, err
 	}
+}
+
+// replayable reports whether req may be sent twice: no body, and a method
+// RFC 9110 calls idempotent, or an Idempotency-Key.
+func replayable(req *http.Request) bool {
+	if req.Body != nil && req.Body != http.NoBody {
+		return false
+	}
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return req.Header.Get("Idempotency-Key") != "" || req.Header.Get("X-Idempotency-Key") != ""
 }
 
 // headerTimeoutError is returned when an upstream sent no response
