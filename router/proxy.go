@@ -93,6 +93,8 @@ type proxyTransport struct {
 	ownTimeouts bool
 }
 
+var _ http.RoundTripper = (*proxyTransport)(nil)
+
 func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex := exchangeFrom(req.Context())
 	if ex == nil {
