@@ -51,8 +51,11 @@ func newACME(r *Router, o TLSOptions) (*acmeState, error) {
 		Logger:  logger,
 	})
 	a.issuer = certmagic.NewACMEIssuer(a.cfg, certmagic.ACMEIssuer{
+		// TestCA is left to certmagic: with Let's Encrypt production,
+		// retries after a failure are rehearsed against staging first
+		// (its certificates are never served), sparing the production
+		// rate limits; with any other CA there is no rehearsal.
 		CA:                      o.CA,
-		TestCA:                  o.CA, // never fall back to Let's Encrypt staging behind the user's back
 		Email:                   o.Email,
 		Agreed:                  true,
 		TrustedRoots:            o.CARoots,

@@ -54,6 +54,9 @@ func (r *Router) Drain(ctx context.Context, upstream string) error {
 		return err
 	}
 	closed := u.closeHijacked()
+	if r.pool != nil {
+		r.pool.closeIdleTo(upstream)
+	}
 	r.pruneLocked(r.table.Load())
 	r.log.Info("upstream drained", "upstream", upstream, "took", r.now().Sub(start).Round(time.Millisecond),
 		"upgraded_closed", closed, "err", err)

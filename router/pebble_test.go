@@ -73,7 +73,9 @@ func pebbleBinaries(t *testing.T) (pebble, challtestsrv string) {
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", tmp+string(filepath.Separator),
 		"github.com/letsencrypt/pebble/v2/cmd/pebble", "github.com/letsencrypt/pebble/v2/cmd/pebble-challtestsrv")
 	cmd.Dir = pebbleToolsDir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off")
+	// Read-only: the tools module's go.sum is complete, and a test must not
+	// rewrite files of the repository.
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=readonly -buildvcs=false", "GOWORK=off")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		unavailable("go build: %v\n%s", err, out)
 	}

@@ -2,13 +2,13 @@ package router
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -73,7 +73,10 @@ func quoteForwarded(v string) string {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+			if strings.ContainsAny(v, `"\`) {
+				return strconv.Quote(v) // escapes more than RFC 7230 asks, never less
+			}
+			return `"` + v + `"`
 		}
 	}
 	return v
@@ -85,10 +88,12 @@ func quoteForwarded(v string) string {
 type proxyTransport struct {
 	r    *Router
 	base http.RoundTripper
-	// headerTimeout is the response-header timeout base enforces itself;
-	// routes asking for another get a timer of their own.
-	headerTimeout time.Duration
+	// ownTimeouts is true when base bounds each route's response-header
+	// wait itself; otherwise each request gets a timer.
+	ownTimeouts bool
 }
+
+var _ http.RoundTripper = (*proxyTransport)(nil)
 
 func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ex := exchangeFrom(req.Context())
@@ -96,11 +101,12 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("proxying %s: request did not come through the router", req.URL)
 	}
 	var failed *upstream
+	var dialErr error
 	for {
 		u, err := t.r.acquire(ex.app.App, failed)
 		if err != nil {
 			if failed != nil {
-				return nil, fmt.Errorf("retrying after %s failed: %w", failed.addr, err)
+				return nil, dialErr // no other upstream: a 502, not "not running"
 			}
 			return nil, err
 		}
@@ -126,7 +132,7 @@ func (t *proxyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if failed != nil || (ex.body != nil && ex.body.read.Load()) {
 			return nil, err
 		}
-		failed = u
+		failed, dialErr = u, err
 	}
 }
 
@@ -144,7 +150,7 @@ func (t *proxyTransport) send(req *http.Request, body io.ReadCloser, u *upstream
 		timer    *time.Timer
 		timedOut atomic.Bool
 	)
-	if timeout != t.headerTimeout {
+	if !t.ownTimeouts {
 		var ctx context.Context
 		ctx, cancel = context.WithCancel(req.Context())
 		timer = time.AfterFunc(timeout, func() {
@@ -255,12 +261,20 @@ func (b *upgradedBody) Close() error {
 // nobody read from it.
 type replayableBody struct {
 	io.ReadCloser
-	read atomic.Bool
+	read     atomic.Bool
+	tooLarge atomic.Bool // the body passed the route's limit
 }
 
 func (b *replayableBody) Read(p []byte) (int, error) {
 	b.read.Store(true)
-	return b.ReadCloser.Read(p)
+	n, err := b.ReadCloser.Read(p)
+	var mbe *http.MaxBytesError
+	if err != nil && errors.As(err, &mbe) {
+		// Noted here because Request.Write hides the error in a type
+		// errors.As cannot open.
+		b.tooLarge.Store(true)
+	}
+	return n, err
 }
 
 // proxyError answers a request the upstream did not.
@@ -268,15 +282,15 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 	ex := exchangeFrom(req.Context())
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.As(err, &tooLarge):
+	case errors.As(err, &tooLarge), ex.body != nil && ex.body.tooLarge.Load():
 		tooLargePage(w)
 	case errors.Is(err, errNoUpstream):
 		unavailablePage(w)
+	case req.Context().Err() != nil:
+		ex.status = statusClientClosed // the client left; nobody to answer
 	case errors.Is(err, errUpstreamTimeout):
 		r.log.Warn("upstream timed out", "app", ex.app.App, "upstream", ex.upstream, "err", err)
 		gatewayTimeoutPage(w)
-	case req.Context().Err() != nil:
-		ex.status = statusClientClosed // the client left; nobody to answer
 	default:
 		if u := r.lookupUpstream(ex.upstream); u != nil {
 			u.markFailed(r.now())
@@ -290,28 +304,6 @@ func (r *Router) lookupUpstream(addr string) *upstream {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.ups[addr]
-}
-
-// newTransport returns the default transport to upstreams: HTTP/1.1 with
-// many idle connections kept per upstream, because a front door sends
-// every request of a busy app to one or two addresses and a new dial per
-// request costs more than the proxying.
-func newTransport(headerTimeout time.Duration) *http.Transport {
-	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		Proxy:                 nil, // upstreams are local; never via HTTP_PROXY
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          2048,
-		MaxIdleConnsPerHost:   512,
-		IdleConnTimeout:       90 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		ResponseHeaderTimeout: headerTimeout,
-		DisableCompression:    true, // pass bodies through as the app encoded them
-		ForceAttemptHTTP2:     false,
-		TLSNextProto:          map[string]func(string, *tls.Conn) http.RoundTripper{},
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
 }
 
 // bufferPool lends ReverseProxy its copy buffers, so that a request does

@@ -56,6 +56,9 @@ func TestRouter_bodyLimit(t *testing.T) {
 		t.Errorf("declared length over the limit: status %d, want 413", status)
 	}
 	// Chunked: the length is only known while the body streams through.
+	if status, body := post(io.MultiReader(bytes.NewReader(make([]byte, 700))), -1); status != 200 || whoAnswered(t, status, body).Body != 700 {
+		t.Errorf("chunked body within the limit: status %d %s", status, body)
+	}
 	if status, _ := post(io.MultiReader(bytes.NewReader(make([]byte, 5000))), -1); status != http.StatusRequestEntityTooLarge {
 		t.Errorf("chunked body over the limit: status %d, want 413", status)
 	}
@@ -110,10 +113,16 @@ func TestRouter_passiveFailure(t *testing.T) {
 }
 
 func TestRouter_allUpstreamsDown502(t *testing.T) {
-	f := newFrontDoor(t, Options{}, Route{App: "app", Upstreams: []string{deadAddr(t), deadAddr(t)}})
-	status, body, _ := f.get(t, "app.localhost", "/")
-	if status != http.StatusBadGateway || !strings.Contains(body, "Bad Gateway") {
-		t.Errorf("status %d, want kaj's 502 page; body %.200s", status, body)
+	for _, n := range []int{1, 2} {
+		var ups []string
+		for range n {
+			ups = append(ups, deadAddr(t))
+		}
+		f := newFrontDoor(t, Options{}, Route{App: "app", Upstreams: ups})
+		status, body, _ := f.get(t, "app.localhost", "/")
+		if status != http.StatusBadGateway || !strings.Contains(body, "Bad Gateway") {
+			t.Errorf("%d dead upstreams: status %d, want kaj's 502 page; body %.200s", n, status, body)
+		}
 	}
 }
 
@@ -128,11 +137,13 @@ func TestRouter_upstreamTimeout504(t *testing.T) {
 		t.Errorf("quick enough request: status %d", status)
 	}
 
-	// Routes with the transport's own timeout rely on the transport.
-	pt := f.proxy.Transport.(*proxyTransport)
-	pt.base, pt.headerTimeout = newTransport(100*time.Millisecond), 100*time.Millisecond
-	if status, _, _ := f.get(t, "a.localhost", "/slow?d=2s"); status != http.StatusGatewayTimeout {
-		t.Errorf("timeout of the transport: status %d, want 504", status)
+	// With a transport of the caller's, a timer bounds the wait.
+	f2 := newFrontDoor(t, Options{Transport: &http.Transport{}}, Route{App: "a", Upstreams: []string{up.addr}, Timeout: 100 * time.Millisecond})
+	if status, _, _ := f2.get(t, "a.localhost", "/slow?d=2s"); status != http.StatusGatewayTimeout {
+		t.Errorf("custom transport: status %d, want 504", status)
+	}
+	if status, _, _ := f2.get(t, "a.localhost", "/slow?d=10ms"); status != 200 {
+		t.Errorf("custom transport, quick enough request: status %d", status)
 	}
 }
 

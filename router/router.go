@@ -32,6 +32,8 @@ type Router struct {
 	certs *certStore // uploaded certificates
 	acme  *acmeState // nil without Options.TLS
 
+	pool *connPool // the default transport; nil when Options.Transport is set
+
 	httpsPort atomic.Int32 // set by Serve; 0 = no HTTPS listener
 	now       func() time.Time
 }
@@ -71,9 +73,10 @@ func New(opts Options) (*Router, error) {
 	}
 	pt := &proxyTransport{r: r, base: opts.Transport}
 	if pt.base == nil {
-		// The default transport bounds the wait for response headers
-		// itself, so that routes with the default timeout cost no timer.
-		pt.base, pt.headerTimeout = newTransport(DefaultTimeout), DefaultTimeout
+		// The pool bounds every route's wait for response headers
+		// itself, so no request costs a timer.
+		r.pool = newConnPool()
+		pt.base, pt.ownTimeouts = r.pool, true
 	}
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite:   rewrite,

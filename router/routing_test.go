@@ -187,3 +187,19 @@ func TestValidateDomain(t *testing.T) {
 		})
 	}
 }
+
+func TestCanonicalHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"Blog.Example.COM:8000": "blog.example.com",
+		"blog.example.com.":     "blog.example.com",
+		"blog.example.com":      "blog.example.com",
+		"[::1]:8000":            "::1",
+		"[::1]":                 "::1",
+		"127.0.0.1:80":          "127.0.0.1",
+		"":                      "",
+	} {
+		if got := canonicalHost(in); got != want {
+			t.Errorf("canonicalHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/kajhq/kaj/router"
@@ -44,8 +45,20 @@ func run(ctx context.Context, args []string) error {
 	app := fs.String("app", "bench", "app name of the route (router)")
 	upstream := fs.String("upstream", "", "upstream address (router)")
 	accessLog := fs.Bool("access-log", false, "give the router an access-log callback that formats each entry (router)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
