@@ -58,8 +58,12 @@ func dl3049(v *view, report func(*inst)) {
 				}
 			case command.Label:
 				if in.stage >= 0 && slices.ContainsFunc(in.pairs(), func(p pair) bool { return p.key == label }) {
+					// hadolint also excuses the stage whose alias is this
+					// stage's name, which for a stage without an alias is
+					// the stage it builds on.
+					key := stageKey(v.stages[in.stage])
 					good[in.stage] = true
-					drop(func(i int) bool { return i == in.stage })
+					drop(func(i int) bool { return i == in.stage || v.stages[i].alias == key })
 				}
 			}
 		}

@@ -134,7 +134,7 @@ func TestWriteJSON_roundTrip(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &got); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[1].Code != "DL3059" || got[1].Level != SeverityInfo || got[1].Line != 16 || got[1].File != "Dockerfile" {
+	if len(got) != 3 || got[1].Code != "DL3059" || got[1].Level != SeverityInfo || got[1].Line != 16 || got[1].File != "Dockerfile" {
 		t.Errorf("decoded %+v", got)
 	}
 }

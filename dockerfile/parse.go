@@ -24,12 +24,12 @@ type inst struct {
 	raw      []string // COPY and ADD arguments before unquoting, as hadolint reads them
 	json     bool     // exec (JSON array) form
 	heredocs []parser.Heredoc
-	sub      *inst   // the trigger of an ONBUILD
+	sub      *inst // the trigger of an ONBUILD
 	// badTrigger: an ONBUILD of ONBUILD, FROM or MAINTAINER, which Docker
 	// refuses when the image is used; hadolint reports it as DL3043.
 	badTrigger bool
-	stage    int     // index into file.stages; -1 before the first FROM
-	run      *script // what a RUN executes; nil for other instructions
+	stage      int     // index into file.stages; -1 before the first FROM
+	run        *script // what a RUN executes; nil for other instructions
 }
 
 // stage is one FROM.

@@ -271,7 +271,6 @@ func repeated(kind string) func(*view, func(*inst)) {
 	}
 }
 
-
 func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 func dl3002(v *view, report func(*inst)) {
@@ -310,7 +309,6 @@ func dl3006(v *view, report func(*inst)) {
 	}
 }
 
-
 // isEarlierStage reports whether name is the AS name of one of the first n stages.
 func isEarlierStage(stages []stage, name string, n int) bool {
 	name = strings.ToLower(name)
@@ -334,7 +332,6 @@ func dl3008(c cmd) bool {
 	return false
 }
 
-
 // usedAsBase reports whether a FROM names the stage called alias.
 func usedAsBase(stages []stage, alias string) bool {
 	if alias == "" {
@@ -348,15 +345,10 @@ func usedAsBase(stages []stage, alias string) bool {
 	return false
 }
 
-
-
-
 func dl3015(c cmd) bool {
 	return c.is("apt-get", "install") && !c.hasFlag("no-install-recommends") &&
 		!c.hasArg("APT::Install-Recommends=false") && !c.hasArg("APT::Install-Recommends=0")
 }
-
-
 
 func dl3019(v *view, report func(*inst)) {
 	for _, in := range v.insts {
@@ -370,7 +362,6 @@ func dl3019(v *view, report func(*inst)) {
 		}
 	}
 }
-
 
 func dl3021(v *view, report func(*inst)) {
 	for _, in := range v.insts {
@@ -403,14 +394,6 @@ func dl3022(v *view, report func(*inst)) {
 	}
 }
 
-
-
-
-
-
-
-
-
 // sameFlags compares builder flags regardless of their order.
 func sameFlags(a, b []string) bool {
 	if len(a) != len(b) {
@@ -427,7 +410,6 @@ func dl4000(v *view, report func(*inst)) {
 	}
 }
 
-
 func dl4006(v *view, report func(*inst)) {
 	for _, in := range v.insts {
 		if in.run != nil && in.run.unsafePipe {
@@ -435,7 +417,6 @@ func dl4006(v *view, report func(*inst)) {
 		}
 	}
 }
-
 
 func hasAnyPrefix(s string, prefixes ...string) bool {
 	for _, p := range prefixes {

@@ -484,22 +484,35 @@ func validLabelKey(k string) bool {
 		!hasAnyPrefix(k, "com.docker.", "io.docker.", "org.dockerproject.")
 }
 
-func dl3057(v *view, report func(*inst)) {
-	// A stage is healthy with a HEALTHCHECK of its own or one inherited
-	// from the stage it is built on, known by alias as hadolint does.
-	healthy := make([]bool, len(v.stages))
-	for _, in := range v.insts {
-		if in.cmd == command.Healthcheck && in.stage >= 0 {
-			healthy[in.stage] = true
-		}
+// stageKey is how hadolint names a stage: by its alias, else its image.
+func stageKey(st stage) string {
+	if st.alias != "" {
+		return st.alias
 	}
-	for changed := true; changed; {
-		changed = false
-		for i, st := range v.stages {
-			for j := range i {
-				if !healthy[i] && healthy[j] && v.stages[j].alias != "" && strings.EqualFold(v.stages[j].alias, st.name) {
-					healthy[i], changed = true, true
-				}
+	return strings.ToLower(st.name)
+}
+
+func dl3057(v *view, report func(*inst)) {
+	// As in hadolint, a stage inherits a HEALTHCHECK from the stage it is
+	// built on, and a HEALTHCHECK also counts for the stages it builds on.
+	healthy := make([]bool, len(v.stages))
+	parent := func(i int) int {
+		for j := i - 1; j >= 0; j-- {
+			if stageKey(v.stages[j]) == strings.ToLower(v.stages[i].name) {
+				return j
+			}
+		}
+		return -1
+	}
+	for _, in := range v.insts {
+		switch {
+		case in.cmd == command.From:
+			if p := parent(in.stage); p >= 0 && healthy[p] {
+				healthy[in.stage] = true
+			}
+		case in.cmd == command.Healthcheck && in.stage >= 0:
+			for i := in.stage; i >= 0 && !healthy[i]; i = parent(i) {
+				healthy[i] = true
 			}
 		}
 	}
