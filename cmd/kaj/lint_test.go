@@ -15,7 +15,7 @@ import (
 )
 
 // lessonDockerfile is the Dockerfile of the course kaj automates; hadolint
-// reports DL3059 on lines 11 and 16 and nothing else.
+// 2.15 reports DL3059 on lines 11 and 16 and DL3066 on line 18.
 const lessonDockerfile = `FROM python:3.8-alpine
 
 RUN adduser -D microblog
@@ -40,7 +40,8 @@ ENTRYPOINT ["./boot.sh"]
 `
 
 const lessonTTY = "Dockerfile:11 DL3059 info: Multiple consecutive `RUN` instructions. Consider consolidation.\n" +
-	"Dockerfile:16 DL3059 info: Multiple consecutive `RUN` instructions. Consider consolidation.\n"
+	"Dockerfile:16 DL3059 info: Multiple consecutive `RUN` instructions. Consider consolidation.\n" +
+	"Dockerfile:18 DL3066 info: Non-numeric user-id may not be resolvable by host system\n"
 
 // writeDockerfile writes src as "Dockerfile" in a new directory and
 // changes into it, so findings name the file as a user would type it.
@@ -58,10 +59,21 @@ type lintRun struct {
 	stdout, stderr string
 }
 
+// runLint runs kaj lint in a clean environment: no HADOLINT_* variables
+// and a home directory without configuration.
 func runLint(t *testing.T, stdin string, args ...string) lintRun {
 	t.Helper()
+	return runLintEnv(t, nil, stdin, args...)
+}
+
+func runLintEnv(t *testing.T, vars map[string]string, stdin string, args ...string) lintRun {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	err := lintCommand(context.Background(), args, strings.NewReader(stdin), &out, &errOut)
+	env := lintEnv{
+		lookup: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		home:   t.TempDir(),
+	}
+	err := lint(context.Background(), args, strings.NewReader(stdin), &out, &errOut, env)
 	return lintRun{err, out.String(), errOut.String()}
 }
 
@@ -89,7 +101,7 @@ func TestLintCommand_merged(t *testing.T) {
 	merged := strings.Replace(lessonDockerfile, "RUN python -m venv .venv\nRUN ", "RUN python -m venv .venv && ", 1)
 	merged = strings.Replace(merged, "RUN chmod +x boot.sh\nRUN ", "RUN chmod +x boot.sh && ", 1)
 	writeDockerfile(t, merged)
-	r := runLint(t, "", "Dockerfile")
+	r := runLint(t, "", "--ignore", "DL3066", "Dockerfile")
 	wantExit(t, r.err, 0)
 	if r.stdout != "" {
 		t.Errorf("stdout %q, want nothing", r.stdout)
@@ -141,7 +153,7 @@ func TestLintCommand_formats(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &findings); err != nil {
 		t.Fatalf("json output: %v\n%s", err, r.stdout)
 	}
-	if len(findings) != 2 || findings[0].Line != 11 || findings[1].Level != "info" || findings[1].File != "Dockerfile" {
+	if len(findings) != 3 || findings[0].Line != 11 || findings[1].Level != "info" || findings[1].File != "Dockerfile" {
 		t.Errorf("json findings %+v", findings)
 	}
 
@@ -156,7 +168,7 @@ func TestLintCommand_formats(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &log); err != nil {
 		t.Fatalf("sarif output: %v", err)
 	}
-	if log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Results) != 2 || log.Runs[0].Results[0].RuleID != "DL3059" {
+	if log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Results) != 3 || log.Runs[0].Results[0].RuleID != "DL3059" {
 		t.Errorf("sarif log %+v", log)
 	}
 }
@@ -193,8 +205,7 @@ func TestLintCommand_badUsage(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{nil, "give one Dockerfile"},
-		{[]string{"Dockerfile", "Dockerfile"}, "give one Dockerfile"},
+		{nil, "give a Dockerfile"},
 		{[]string{"missing/Dockerfile"}, "no such file"},
 		{[]string{"--format", "xml", "Dockerfile"}, `unknown format "xml"`},
 		{[]string{"--threshold", "fatal", "Dockerfile"}, `unknown threshold "fatal"`},
@@ -257,7 +268,7 @@ func TestLintBinary(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"lint", "Dockerfile"}, "", 1, lessonTTY, ""},
-		{[]string{"lint", "--ignore", "DL3059", "Dockerfile"}, "", 0, "", ""},
+		{[]string{"lint", "--ignore", "DL3059,DL3066", "Dockerfile"}, "", 0, "", ""},
 		{[]string{"lint", "-"}, "FROM alpine:3.20\nRUN true\nFOO bar\n", 2, "", "-:3: unknown instruction: FOO\n"},
 	}
 	for _, tt := range tests {
