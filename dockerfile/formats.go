@@ -307,4 +307,3 @@ func writeSARIF(w io.Writer, results []Result) error {
 	}
 	return encodeJSON(w, log, true)
 }
-
