@@ -70,8 +70,10 @@ func TestLint_pragmas(t *testing.T) {
 		want []string
 	}{
 		{"next instruction", "FROM a:1\nRUN a\n# hadolint ignore=DL3059\nRUN b\nRUN c", []string{"DL3059@5"}},
-		{"several codes", "FROM ubuntu\n# hadolint ignore=DL3059,DL3003\nRUN cd /x\nRUN cd /y", []string{"DL3006@1", "DL3003@4", "DL3059@4"}},
-		{"stacked with a reason", "FROM a:1\nRUN a\n# hadolint ignore=DL3059 the steps must stay apart\n# hadolint ignore=DL3003\nRUN cd /b", nil},
+		{"several codes", "FROM ubuntu\n# hadolint ignore=DL3059,DL3003\nRUN cd /x\nRUN cd /y", []string{"DL3006@1", "SC2164@3", "DL3003@4", "DL3059@4", "SC2164@4"}},
+		{"stacked with a reason", "FROM a:1\nRUN a\n# hadolint ignore=DL3059 the steps must stay apart\n# hadolint ignore=DL3003,SC2164\nRUN cd /b", nil},
+		{"shellcheck directive", "FROM a:1\n# shellcheck disable=2086\nRUN echo $A\nRUN echo $A", []string{"DL3059@4", "SC2086@4"}},
+		{"stage ignore", "FROM a:1\n# hadolint stage ignore=DL3059\nRUN a\nRUN b\nFROM b:1\nRUN a\nRUN b", []string{"DL3059@7"}},
 		{"blank line ends it", "FROM a:1\nRUN a\n# hadolint ignore=DL3059\n\nRUN b", []string{"DL3059@5"}},
 		{"only the next instruction", "FROM a:1\n# hadolint ignore=DL3059\nRUN a\nRUN b", []string{"DL3059@4"}},
 		{"global", "# hadolint global ignore=DL3059\nFROM a:1\nRUN a\nRUN b\nRUN c", nil},
@@ -252,10 +254,12 @@ func hadolintCodes() []string {
 }
 
 func TestRules_metadata(t *testing.T) {
-	var got []string
+	var got, shellcheck []string
 	for i, r := range Rules() {
 		if r.Source == SourceHadolint {
 			got = append(got, r.Code)
+		} else {
+			shellcheck = append(shellcheck, r.Code)
 		}
 		if r.Description == "" || r.Fix == "" || !strings.HasSuffix(r.URL, r.Code) {
 			t.Errorf("%s: incomplete metadata %+v", r.Code, r)
@@ -269,6 +273,10 @@ func TestRules_metadata(t *testing.T) {
 	}
 	if want := hadolintCodes(); !slices.Equal(got, want) {
 		t.Errorf("hadolint rules %v, want %v", got, want)
+	}
+	// The ShellCheck checks issue 17 asks for.
+	if want := []string{"SC1091", "SC2006", "SC2016", "SC2028", "SC2035", "SC2046", "SC2086", "SC2155", "SC2164", "SC2181", "SC2196", "SC2197"}; !slices.Equal(shellcheck, want) {
+		t.Errorf("ShellCheck rules %v, want %v", shellcheck, want)
 	}
 	sev := map[string]Severity{}
 	for _, r := range Rules() {

@@ -163,9 +163,12 @@ func TestWrite_codeclimate(t *testing.T) {
 		t.Fatalf("%d issues for %d findings", len(parts), len(results[0].Findings))
 	}
 	for _, p := range parts {
-		var is struct{ Severity, CheckName string `json:"check_name"` }
-		if err := json.Unmarshal(p, &is); err != nil {
-			t.Fatalf("issue %q: %v", p, err)
+		var is struct {
+			Severity  string `json:"severity"`
+			CheckName string `json:"check_name"`
+		}
+		if err := json.Unmarshal(p, &is); err != nil || is.Severity == "" || is.CheckName == "" {
+			t.Fatalf("issue %q: %+v %v", p, is, err)
 		}
 	}
 	var issues []struct {

@@ -272,6 +272,81 @@ var ruleCases = map[string][]ruleCase{
 		{"or, not pipe", "FROM a:1\nRUN a || b", nil},
 		{"quoted", "FROM a:1\nRUN echo 'a | b'", nil},
 	},
+	// ShellCheck's checks, from the examples on its wiki
+	// (https://www.shellcheck.net/wiki/SCxxxx) and what RUN lines hold.
+	"SC1091": {
+		{"dot", "FROM a:1\nRUN . /etc/os-release && echo \"$ID\"", fires(2)},
+		{"source", "FROM a:1\nRUN source /venv/bin/activate && pip list", fires(2)},
+		{"no sourcing", "FROM a:1\nRUN cat /etc/os-release", nil},
+	},
+	"SC2006": {
+		{"backticks", "FROM a:1\nRUN echo \"`uname -m`\"", fires(2)},
+		{"dollar parens", "FROM a:1\nRUN echo \"$(uname -m)\"", nil},
+		{"quoted backtick", "FROM a:1\nRUN echo '`x`'", nil},
+	},
+	"SC2016": {
+		{"variable in single quotes", "FROM a:1\nRUN echo 'home is $HOME'", fires(2)},
+		{"substitution in single quotes", "FROM a:1\nRUN echo 'now $(date)'", fires(2)},
+		{"awk program", "FROM a:1\nRUN awk '{print $1}' /etc/passwd", nil},
+		{"sh -c script", "FROM a:1\nRUN sh -c 'echo $HOME'", nil},
+		{"double quotes", "FROM a:1\nRUN echo \"home is $HOME\"", nil},
+		{"dollar-single quotes", "FROM a:1\nRUN echo $'a\\tb'", nil},
+	},
+	"SC2028": {
+		{"escape in echo", "FROM a:1\nRUN echo \"a\\nb\" > f", fires(2)},
+		{"echo -e", "FROM a:1\nRUN echo -e \"a\\nb\" > f", nil},
+		{"printf", "FROM a:1\nRUN printf 'a\\nb\\n' > f", nil},
+	},
+	"SC2035": {
+		{"bare glob", "FROM a:1\nRUN rm *.log", fires(2)},
+		{"dot slash", "FROM a:1\nRUN rm ./*.log", nil},
+		{"after --", "FROM a:1\nRUN rm -- *.log", nil},
+		{"quoted", "FROM a:1\nRUN find . -name '*.log'", nil},
+	},
+	"SC2046": {
+		{"unquoted substitution", "FROM a:1\nRUN apt-get install -y linux-headers-$(uname -r)", fires(2)},
+		{"backticks", "FROM a:1\nRUN kill `cat pid`", fires(2)},
+		{"quoted", "FROM a:1\nRUN echo \"$(date)\"", nil},
+		{"assignment", "FROM a:1\nRUN V=$(cat VERSION) make", nil},
+	},
+	"SC2086": {
+		{"unquoted variable", "FROM a:1\nRUN apt-get install -y \"curl=1\" $EXTRA", fires(2)},
+		{"braces", "FROM a:1\nRUN tar xf ${ARCHIVE}", fires(2)},
+		{"heredoc body", "FROM a:1\nRUN <<EOF\nset -e\ncp $SRC /dst\nEOF", fires(2)},
+		{"quoted", "FROM a:1\nRUN cp \"$SRC\" /dst", nil},
+		{"special parameters", "FROM a:1\nRUN echo $? $# ${#X}", nil},
+		{"set to a plain word", "FROM a:1\nRUN V=1.2; echo $V", nil},
+		{"proxy variables hadolint exports", "FROM a:1\nRUN curl -x $http_proxy https://x", nil},
+		{"disabled in the script", "FROM a:1\nRUN <<EOF\n# shellcheck disable=SC2086\ncp $SRC /dst\nEOF", nil},
+	},
+	"SC2155": {
+		{"export", "FROM a:1\nRUN export ARCH=$(uname -m) && make", fires(2)},
+		{"local in quotes", "FROM a:1\nRUN f() { local v=\"$(date)\"; }; f", fires(2)},
+		{"separate", "FROM a:1\nRUN ARCH=$(uname -m) && export ARCH", nil},
+	},
+	"SC2164": {
+		{"cd then ;", "FROM a:1\nRUN cd /src; make", fires(2)},
+		{"cd last", "FROM a:1\nRUN make && cd /src", fires(2)},
+		{"in subshell", "FROM a:1\nRUN (cd /src; make)", fires(2)},
+		{"cd &&", "FROM a:1\nRUN cd /src && make", nil},
+		{"cd && in a chain", "FROM a:1\nRUN git clone x && cd x && make", nil},
+		{"cd || exit", "FROM a:1\nRUN cd /src || exit 1; make", nil},
+		{"set -e", "FROM a:1\nRUN set -eux; cd /src; make", nil},
+	},
+	"SC2181": {
+		{"[ $? ]", "FROM a:1\nRUN make; if [ $? -ne 0 ]; then exit 1; fi", fires(2)},
+		{"[[ $? ]]", "FROM a:1\nRUN make; [[ \"$?\" == 0 ]] || exit 1", fires(2)},
+		{"direct", "FROM a:1\nRUN if ! make; then exit 1; fi", nil},
+		{"echo $?", "FROM a:1\nRUN make; echo $?", nil},
+	},
+	"SC2196": {
+		{"egrep", "FROM a:1\nRUN egrep -v '^#' f > g", fires(2)},
+		{"grep -E", "FROM a:1\nRUN grep -Ev '^#' f > g", nil},
+	},
+	"SC2197": {
+		{"fgrep", "FROM a:1\nRUN fgrep x f > g", fires(2)},
+		{"grep -F", "FROM a:1\nRUN grep -F x f > g", nil},
+	},
 }
 
 // TestRules runs kaj's own cases: where kaj's parsing differs from

@@ -25,6 +25,7 @@ type script struct {
 	// unsafePipe is set when a pipeline runs while pipefail is off: neither
 	// the stage's SHELL nor an earlier `set -o pipefail` switched it on.
 	unsafePipe bool
+	sc         []scFinding // ShellCheck findings
 }
 
 // shellState is the stage's SHELL as far as RUN analysis cares.
@@ -157,6 +158,7 @@ func (a *analyzer) shell(s *script, src string, pipefail bool, depth int) {
 	if err != nil {
 		return
 	}
+	shellCheck(s, src, f)
 	var bodies []string
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
