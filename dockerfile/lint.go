@@ -3,6 +3,7 @@ package dockerfile
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -32,6 +33,22 @@ type Finding struct {
 	Code     string   `json:"code"`
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
+}
+
+// MarshalJSON writes the finding with its rule's documentation link (url)
+// and one line on how to fix it (fix), so a client can show both without
+// asking for the rule list.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type plain Finding // without this method
+	out := struct {
+		plain
+		URL string `json:"url,omitempty"`
+		Fix string `json:"fix,omitempty"`
+	}{plain: plain(f)}
+	if r, ok := ruleByCode(f.Code); ok {
+		out.URL, out.Fix = r.URL, r.Fix
+	}
+	return json.Marshal(out)
 }
 
 // Options adjust which findings Lint reports. The zero value reports every

@@ -264,3 +264,24 @@ func TestWriteJSON_roundTrip(t *testing.T) {
 		t.Errorf("decoded %+v", got)
 	}
 }
+
+// TestFinding_json: the API's findings carry the rule's link and fix.
+func TestFinding_json(t *testing.T) {
+	b, err := json.Marshal(lessonFindings[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := ruleByCode("DL3059")
+	if got["code"] != "DL3059" || got["severity"] != "info" || got["line"] != 11.0 || got["endLine"] != 11.0 ||
+		got["url"] != r.URL || got["fix"] != r.Fix || r.Fix == "" {
+		t.Errorf("finding as JSON: %s", b)
+	}
+	var back Finding
+	if err := json.Unmarshal(b, &back); err != nil || back != lessonFindings[0] {
+		t.Errorf("read back %+v, %v", back, err)
+	}
+}
