@@ -25,12 +25,14 @@ func (in *inst) pairs() []pair {
 	return out
 }
 
+var dquoteEscapes = strings.NewReplacer(`\"`, `"`, `\\`, `\`)
+
 // unquoteValue removes the quotes Docker removes from an ENV or LABEL value.
 func unquoteValue(v string) string {
 	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
 		inner := v[1 : len(v)-1]
 		if v[0] == '"' {
-			inner = strings.NewReplacer(`\"`, `"`, `\\`, `\`).Replace(inner)
+			inner = dquoteEscapes.Replace(inner)
 		}
 		return inner
 	}
