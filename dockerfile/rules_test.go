@@ -272,6 +272,47 @@ var ruleCases = map[string][]ruleCase{
 		{"or, not pipe", "FROM a:1\nRUN a || b", nil},
 		{"quoted", "FROM a:1\nRUN echo 'a | b'", nil},
 	},
+	// kaj's own cases for the rules added with hadolint's full set: where
+	// kaj's parsing sees more than hadolint's (wrappers, heredocs, exec
+	// form, BuildKit's ONBUILD), and lines.
+	"DL3001": {
+		{"through sudo", "FROM a:1\nRUN sudo service nginx start", fires(2)},
+		{"heredoc", "FROM a:1\nRUN <<EOF\nset -e\nps aux\nEOF", fires(2)},
+		{"word, not command", "FROM a:1\nRUN apt-get install -y --no-install-recommends procps=2 && echo top", nil},
+	},
+	"DL3014": {
+		{"through sudo", "FROM a:1\nRUN sudo apt-get install --no-install-recommends curl=1", fires(2)},
+		{"heredoc", "FROM a:1\nRUN <<EOF\napt-get install --no-install-recommends curl=1\nEOF", fires(2)},
+		{"-qq", "FROM a:1\nRUN apt-get -qq install --no-install-recommends curl=1", nil},
+	},
+	"DL3030": {
+		{"exec form", "FROM a:1\nRUN [\"yum\", \"install\", \"httpd-2.4\"]", fires(2)},
+		{"assumeyes", "FROM a:1\nRUN yum install --assumeyes httpd-2.4 && yum clean all", nil},
+	},
+	"DL3033": {
+		{"through sudo", "FROM a:1\nRUN sudo yum install -y httpd && yum clean all", fires(2)},
+		{"version from ENV of the base stage", "FROM a:1 AS base\nENV V=2.4\nFROM base\nRUN yum install -y httpd-${V} && yum clean all", nil},
+	},
+	"DL3043": {
+		{"ONBUILD FROM is a finding, not a parse error", "FROM a:1\nONBUILD FROM b:1", fires(2)},
+		{"ONBUILD RUN", "FROM a:1\nONBUILD RUN make", nil},
+	},
+	"DL3061": {
+		{"LABEL first", "LABEL a=b\nFROM a:1", fires(1)},
+		{"directive and ARG first", "# syntax=docker/dockerfile:1\nARG V=1\nFROM a:$V", nil},
+	},
+	"DL3062": {
+		{"heredoc", "FROM golang:1\nRUN <<EOF\ngo install example.com/tool\nEOF", fires(2)},
+		{"pinned in exec form", "FROM golang:1\nRUN [\"go\", \"install\", \"example.com/tool@v1.2.3\"]", nil},
+	},
+	"DL3060": {
+		{"no cache clean", "FROM node:20\nRUN yarn install", fires(2)},
+		{"BuildKit cache mount", "FROM node:20\nRUN --mount=type=cache,target=/usr/local/share/.cache/yarn yarn install", nil},
+	},
+	"DL4005": {
+		{"through sudo", "FROM a:1\nRUN sudo ln -sf /bin/bash /bin/sh", fires(2)},
+		{"other link", "FROM a:1\nRUN ln -s /usr/bin/python3 /usr/bin/python", nil},
+	},
 	// ShellCheck's checks, from the examples on its wiki
 	// (https://www.shellcheck.net/wiki/SCxxxx) and what RUN lines hold.
 	"SC1091": {
