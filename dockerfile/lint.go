@@ -109,13 +109,17 @@ func (o Options) Validate() error {
 }
 
 // Lint checks a Dockerfile and returns its findings ordered by line, then
-// code. A Dockerfile that does not parse gives a *ParseError; bad options
-// give an error wrapping ErrInvalidOptions. Lint is safe for concurrent use.
+// code; a rule reports a line more than once only with different messages
+// (DL3049, one per missing label). A Dockerfile that does not parse gives a
+// *ParseError; bad options give an error wrapping ErrInvalidOptions. Lint is
+// safe for concurrent use.
 //
-// Inline pragmas are honoured: a comment `# hadolint ignore=DL3008,DL3059`
-// silences those rules for the next instruction (only comment lines may
-// stand between them), and `# hadolint global ignore=DL3059` anywhere in the
-// file silences them everywhere.
+// Inline pragmas are honoured unless Options.DisableIgnorePragma is set: a
+// comment `# hadolint ignore=DL3008,SC2086` (or `# shellcheck
+// disable=SC2086`) silences those rules for the next instruction (only
+// comment lines may stand between them), `# hadolint stage ignore=DL3059`
+// up to the next FROM, and `# hadolint global ignore=DL3059` anywhere in
+// the file silences them everywhere.
 func Lint(src []byte, opts Options) ([]Finding, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err

@@ -187,6 +187,8 @@ var ruleCases = map[string][]ruleCase{
 		{"given", "FROM a:1\nRUN pip install --no-cache-dir flask==2.0", nil},
 		{"cache mount", "FROM a:1\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask==2.0", nil},
 		{"pipenv", "FROM a:1\nRUN pipenv install", nil},
+		{"PIP_NO_CACHE_DIR in a heredoc", "FROM a:1\nRUN <<EOF\nexport PIP_NO_CACHE_DIR=1\npip install flask==2.0\nEOF", nil},
+		{"heredoc", "FROM a:1\nRUN <<EOF\npip install flask==2.0\nEOF", fires(2)},
 		{"program path, as hadolint reads it", "FROM a:1\nRUN .venv/bin/pip3 install -r requirements.txt", nil},
 	},
 	"DL3045": {

@@ -158,6 +158,11 @@ func (a *analyzer) shell(s *script, src string, pipefail bool, depth int) {
 	if err != nil {
 		return
 	}
+	if depth > 0 || !strings.Contains(s.src, src) {
+		// Keep heredoc bodies too: rules read the text (DL3042's
+		// PIP_NO_CACHE_DIR=1).
+		s.src += "\n" + src
+	}
 	shellCheck(s, src, f)
 	var bodies []string
 	syntax.Walk(f, func(n syntax.Node) bool {
