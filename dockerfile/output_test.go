@@ -285,3 +285,60 @@ func TestFinding_json(t *testing.T) {
 		t.Errorf("read back %+v, %v", back, err)
 	}
 }
+
+// TestWrite_sarifSeveralFiles reads back a SARIF log over two files, one of
+// which does not parse.
+func TestWrite_sarifSeveralFiles(t *testing.T) {
+	var b bytes.Buffer
+	if err := Write(&b, "sarif", goldenInputs(t)["multi"], WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID   string `json:"id"`
+						Help struct {
+							Text string `json:"text"`
+						} `json:"help"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+				Level     string `json:"level"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Runs) != 1 || len(log.Runs[0].Results) != 2 {
+		t.Fatalf("log %+v", log)
+	}
+	run := log.Runs[0]
+	for _, r := range run.Tool.Driver.Rules {
+		if r.Help.Text == "" {
+			t.Errorf("rule %s has no help text", r.ID)
+		}
+	}
+	first, second := run.Results[0], run.Results[1]
+	if first.RuleID != "DL3059" || run.Tool.Driver.Rules[first.RuleIndex].ID != "DL3059" ||
+		first.Locations[0].PhysicalLocation.ArtifactLocation.URI != "a/Dockerfile" {
+		t.Errorf("first result %+v", first)
+	}
+	// DL1000 is no rule of the driver: SARIF's -1 says so.
+	if second.RuleID != "DL1000" || second.RuleIndex != -1 || second.Level != "error" ||
+		second.Locations[0].PhysicalLocation.ArtifactLocation.URI != "b/Dockerfile" {
+		t.Errorf("parse error result %+v", second)
+	}
+}
