@@ -90,7 +90,8 @@ func dlOnbuild(code string, sev Severity, msg, fix string, check func(*view, fun
 	return r
 }
 
-// rules is sorted by code; TestRules_sorted keeps it so.
+// rules is sorted by code, which ruleByCode relies on and TestRules_metadata
+// checks; shellcheck.go appends the SC rules, which sort after these.
 var rules = []rule{
 	dl("DL1001", SeverityIgnore, "Please refrain from using inline ignore pragmas `# hadolint ignore=DLxxxx`.",
 		"Fix the finding, or ignore the rule in .hadolint.yaml.", dl1001),

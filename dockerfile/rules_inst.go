@@ -103,6 +103,8 @@ func dl3010(v *view, report func(*inst)) {
 	for _, in := range v.insts {
 		switch {
 		case in.cmd == command.From:
+			// hadolint starts afresh at every FROM, so only the last
+			// stage's COPY-then-extract is reported; kaj follows.
 			archives, extracted, order = nil, map[*inst]bool{}, nil
 		case in.cmd == command.Copy:
 			if _, ok := in.flag("from"); ok {
