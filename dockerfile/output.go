@@ -1,23 +1,14 @@
 package dockerfile
 
 import (
-	"encoding/json"
-	"fmt"
 	"io"
-	"net/url"
-	"path/filepath"
 )
 
 // WriteTTY writes one line per finding, as hadolint does on a terminal:
 //
 //	Dockerfile:8 DL3059 info: Multiple consecutive `RUN` instructions. Consider consolidation.
 func WriteTTY(w io.Writer, filename string, findings []Finding) error {
-	for _, f := range findings {
-		if _, err := fmt.Fprintf(w, "%s:%d %s %s: %s\n", filename, f.Line, f.Code, f.Severity, f.Message); err != nil {
-			return fmt.Errorf("writing findings: %w", err)
-		}
-	}
-	return nil
+	return Write(w, "tty", []Result{{File: filename, Findings: findings}}, WriteOptions{})
 }
 
 // hadolintJSON is one element of hadolint's --format json output.
@@ -34,16 +25,7 @@ type hadolintJSON struct {
 // with code, column, file, level, line and message, so tools that read
 // hadolint's output read kaj's.
 func WriteJSON(w io.Writer, filename string, findings []Finding) error {
-	out := make([]hadolintJSON, len(findings))
-	for i, f := range findings {
-		out[i] = hadolintJSON{Code: f.Code, Column: 1, File: filename, Level: f.Severity, Line: f.Line, Message: f.Message}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
-		return fmt.Errorf("writing findings: %w", err)
-	}
-	return nil
+	return Write(w, "json", []Result{{File: filename, Findings: findings}}, WriteOptions{})
 }
 
 // The subset of SARIF 2.1.0 that code-scanning services read.
@@ -69,6 +51,7 @@ type (
 		ID                   string      `json:"id"`
 		ShortDescription     sarifText   `json:"shortDescription"`
 		HelpURI              string      `json:"helpUri"`
+		Help                 *sarifText  `json:"help,omitempty"`
 		DefaultConfiguration sarifConfig `json:"defaultConfiguration"`
 	}
 	sarifConfig struct {
@@ -118,48 +101,5 @@ func sarifLevel(s Severity) string {
 // WriteSARIF writes findings as a SARIF 2.1.0 log with one run, listing
 // every rule in the tool's driver so viewers can show its description.
 func WriteSARIF(w io.Writer, filename string, findings []Finding) error {
-	driver := sarifDriver{Name: "kaj", InformationURI: "https://github.com/kajhq/kaj"}
-	index := make(map[string]int, len(rules))
-	for i, r := range rules {
-		index[r.Code] = i
-		driver.Rules = append(driver.Rules, sarifRule{
-			ID:               r.Code,
-			ShortDescription: sarifText{r.Description},
-			HelpURI:          r.URL,
-			DefaultConfiguration: sarifConfig{
-				Enabled: r.Severity != SeverityIgnore,
-				Level:   sarifLevel(r.Severity),
-			},
-		})
-	}
-	loc := &url.URL{Path: filepath.ToSlash(filename)}
-	if filepath.IsAbs(filename) {
-		loc.Scheme = "file"
-	}
-	uri := loc.String()
-	results := make([]sarifResult, 0, len(findings))
-	for _, f := range findings {
-		results = append(results, sarifResult{
-			RuleID:    f.Code,
-			RuleIndex: index[f.Code],
-			Level:     sarifLevel(f.Severity),
-			Message:   sarifText{f.Message},
-			Locations: []sarifLocation{{sarifPhysical{
-				ArtifactLocation: sarifArtifact{uri},
-				Region:           sarifRegion{StartLine: f.Line, EndLine: max(f.EndLine, f.Line), StartColumn: 1},
-			}}},
-		})
-	}
-	log := sarifLog{
-		Schema:  "https://json.schemastore.org/sarif-2.1.0.json",
-		Version: "2.1.0",
-		Runs:    []sarifRun{{Tool: sarifTool{driver}, Results: results}},
-	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(log); err != nil {
-		return fmt.Errorf("writing findings: %w", err)
-	}
-	return nil
+	return Write(w, "sarif", []Result{{File: filename, Findings: findings}}, WriteOptions{})
 }

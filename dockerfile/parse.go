@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -20,11 +21,15 @@ type inst struct {
 	endLine  int      // last line, counting continuations and heredoc bodies
 	flags    []string // builder flags as written, e.g. "--from=build"
 	args     []string // arguments as the parser split them (see validate for unquoting)
+	raw      []string // COPY and ADD arguments before unquoting, as hadolint reads them
 	json     bool     // exec (JSON array) form
 	heredocs []parser.Heredoc
-	sub      *inst   // the trigger of an ONBUILD
-	stage    int     // index into file.stages; -1 before the first FROM
-	run      *script // what a RUN executes; nil for other instructions
+	sub      *inst // the trigger of an ONBUILD
+	// badTrigger: an ONBUILD of ONBUILD, FROM or MAINTAINER, which Docker
+	// refuses when the image is used; hadolint reports it as DL3043.
+	badTrigger bool
+	stage      int     // index into file.stages; -1 before the first FROM
+	run        *script // what a RUN executes; nil for other instructions
 }
 
 // stage is one FROM.
@@ -70,7 +75,7 @@ func parse(src []byte) (*file, error) {
 	f.resolveStages(res.EscapeToken)
 	f.buildScripts()
 	for _, in := range f.insts {
-		if in.sub != nil {
+		if in.sub != nil && !in.badTrigger {
 			sub := *in.sub
 			sub.stage = -1
 			f.onbuild = append(f.onbuild, &sub)
@@ -155,14 +160,15 @@ func convert(n *parser.Node, lex *shell.Lex) (*inst, error) {
 		child := n.Next.Children[0]
 		child.StartLine, child.EndLine = n.StartLine, n.EndLine
 		switch strings.ToLower(child.Value) {
-		case command.Onbuild:
-			return nil, errors.New("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
-		case command.From, command.Maintainer:
-			return nil, fmt.Errorf("%s isn't allowed as an ONBUILD trigger", strings.ToUpper(child.Value))
+		case command.Onbuild, command.From, command.Maintainer:
+			in.badTrigger = true
+			return in, nil
 		}
 		sub, err := convert(child, lex)
 		if err != nil {
-			return nil, err
+			// Docker reads a trigger only when a build uses the image;
+			// hadolint checks it no further, and neither does kaj.
+			return in, nil
 		}
 		sub.heredocs = n.Heredocs
 		in.sub = sub
@@ -210,6 +216,7 @@ func validate(in *inst, lex *shell.Lex) error {
 	// Buildkit keeps quotes in these words; rules compare them without.
 	switch in.cmd {
 	case command.Copy, command.Add, command.Workdir, command.User, command.From:
+		in.raw = slices.Clone(in.args)
 		if !in.json {
 			for i, a := range in.args {
 				in.args[i] = unquote(lex, a)

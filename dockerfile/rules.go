@@ -8,14 +8,23 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/command"
 )
 
-// Rule describes one check: hadolint's code, default severity and message,
-// so users can look a finding up and keep their hadolint ignore lists.
+// Rule describes one check: its code, default severity and message as
+// hadolint or ShellCheck give them, so users can look a finding up and keep
+// their ignore lists, and a one-line hint on how to fix what it reports.
 type Rule struct {
 	Code        string   `json:"code"`
 	Severity    Severity `json:"severity"` // SeverityIgnore: off unless overridden
 	Description string   `json:"description"`
-	URL         string   `json:"url"` // hadolint's page for the rule
+	URL         string   `json:"url"`    // the rule's documentation
+	Source      string   `json:"source"` // "hadolint" or "shellcheck"
+	Fix         string   `json:"fix"`    // one line on how to fix a finding
 }
+
+// Rule sources.
+const (
+	SourceHadolint   = "hadolint"
+	SourceShellCheck = "shellcheck"
+)
 
 // view is the instruction list one pass of the rules sees: the Dockerfile,
 // or its ONBUILD triggers, which hadolint checks as a file of their own.
@@ -23,14 +32,29 @@ type view struct {
 	insts   []*inst
 	stages  []stage
 	onbuild bool
+	opts    *Options
+	// comments are the file's comment lines, for DL1001.
+	comments []comment
+	// say reports in with a message of its own, for rules whose message
+	// names what they found (a label, a ShellCheck detail).
+	say func(in *inst, msg string)
+}
+
+// comment is one comment line outside any instruction.
+type comment struct {
+	line int
+	text string
 }
 
 type rule struct {
 	Rule
-	check func(v *view, report func(*inst))
+	// onbuild: hadolint also applies the rule to ONBUILD triggers.
+	onbuild bool
+	check   func(v *view, report func(*inst))
 }
 
-// Rules lists the rules Lint applies, ordered by code.
+// Rules lists the rules Lint applies, ordered by code: hadolint's DL rules,
+// then the ShellCheck checks run on RUN instructions.
 func Rules() []Rule {
 	out := make([]Rule, len(rules))
 	for i, r := range rules {
@@ -39,47 +63,178 @@ func Rules() []Rule {
 	return out
 }
 
+// ruleByCode returns the rule with code, if Lint has it.
+func ruleByCode(code string) (*rule, bool) {
+	i, ok := slices.BinarySearchFunc(rules, code, func(r rule, c string) int { return strings.Compare(r.Code, c) })
+	if !ok {
+		return nil, false
+	}
+	return &rules[i], true
+}
+
 // knownCode reports whether code is one of Rules.
 func knownCode(code string) bool {
-	_, ok := slices.BinarySearchFunc(rules, code, func(r rule, c string) int { return strings.Compare(r.Code, c) })
+	_, ok := ruleByCode(code)
 	return ok
 }
 
-func newRule(code string, sev Severity, msg string, check func(*view, func(*inst))) rule {
-	return rule{Rule{code, sev, msg, "https://github.com/hadolint/hadolint/wiki/" + code}, check}
+// dl makes a hadolint rule checked on the Dockerfile only.
+func dl(code string, sev Severity, msg, fix string, check func(*view, func(*inst))) rule {
+	return rule{Rule{code, sev, msg, "https://github.com/hadolint/hadolint/wiki/" + code, SourceHadolint, fix}, false, check}
 }
 
-// rules is sorted by code.
+// dlOnbuild makes a hadolint rule that also checks ONBUILD triggers.
+func dlOnbuild(code string, sev Severity, msg, fix string, check func(*view, func(*inst))) rule {
+	r := dl(code, sev, msg, fix, check)
+	r.onbuild = true
+	return r
+}
+
+// rules is sorted by code, which ruleByCode relies on and TestRules_metadata
+// checks; shellcheck.go appends the SC rules, which sort after these.
 var rules = []rule{
-	newRule("DL3000", SeverityError, "Use absolute WORKDIR.", dl3000),
-	newRule("DL3002", SeverityWarning, "Last USER should not be root.", dl3002),
-	newRule("DL3003", SeverityWarning, "Use WORKDIR to switch to a directory", runUses("cd")),
-	newRule("DL3004", SeverityError, "Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root", runCmd(func(c cmd) bool { return c.sudo || c.name == "sudo" })),
-	newRule("DL3006", SeverityWarning, "Always tag the version of an image explicitly", dl3006),
-	newRule("DL3007", SeverityWarning, "Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag", dl3007),
-	newRule("DL3008", SeverityWarning, "Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`", runCmd(dl3008)),
-	newRule("DL3009", SeverityInfo, "Delete the apt-get lists after installing something", dl3009),
-	newRule("DL3013", SeverityWarning, "Pin versions in pip. Instead of `pip install <package>` use `pip install <package>==<version>` or `pip install --requirement <requirements file>`", runCmd(dl3013)),
-	newRule("DL3015", SeverityInfo, "Avoid additional packages by specifying `--no-install-recommends`", runCmd(dl3015)),
-	newRule("DL3016", SeverityWarning, "Pin versions in npm. Instead of `npm install <package>` use `npm install <package>@<version>`", runCmd(dl3016)),
-	newRule("DL3018", SeverityWarning, "Pin versions in apk add. Instead of `apk add <package>` use `apk add <package>=<version>`", runCmd(dl3018)),
-	newRule("DL3019", SeverityInfo, "Use the `--no-cache` switch to avoid the need to use `--update` and remove `/var/cache/apk/*` when done installing packages", dl3019),
-	newRule("DL3020", SeverityError, "Use COPY instead of ADD for files and folders", dl3020),
-	newRule("DL3021", SeverityError, "COPY with more than 2 arguments requires the last argument to end with /", dl3021),
-	newRule("DL3022", SeverityWarning, "`COPY --from` should reference a previously defined `FROM` alias", dl3022),
-	newRule("DL3025", SeverityWarning, "Use arguments JSON notation for CMD and ENTRYPOINT arguments", dl3025),
-	newRule("DL3027", SeverityWarning, "Do not use apt as it is meant to be a end-user tool, use apt-get or apt-cache instead", runUses("apt")),
-	newRule("DL3042", SeverityWarning, "Use BuildKit cache mount for pip (`--mount=type=cache,target=/root/.cache/pip`) or use `pip install --no-cache-dir <package>` to avoid cache bloat", dl3042),
-	newRule("DL3045", SeverityWarning, "`COPY` to a relative destination without `WORKDIR` set.", dl3045),
-	newRule("DL3047", SeverityWarning, "Avoid use of wget without progress bar. Use `wget --progress=dot:giga <url>`. Or consider using `-q` or `-nv` (shorthands for `--quiet` or `--no-verbose`).", runCmd(dl3047)),
-	newRule("DL3048", SeverityStyle, "Invalid label key.", dl3048),
-	newRule("DL3057", SeverityIgnore, "`HEALTHCHECK` instruction missing.", dl3057),
-	newRule("DL3059", SeverityInfo, "Multiple consecutive `RUN` instructions. Consider consolidation.", dl3059),
-	newRule("DL4000", SeverityError, "MAINTAINER is deprecated", dl4000),
-	newRule("DL4001", SeverityWarning, "Either use Wget or Curl but not both", dl4001),
-	newRule("DL4003", SeverityWarning, "Multiple `CMD` instructions found. If you list more than one `CMD` then only the last `CMD` will take effect", repeated(command.Cmd)),
-	newRule("DL4004", SeverityError, "Multiple `ENTRYPOINT` instructions found. If you list more than one `ENTRYPOINT` then only the last `ENTRYPOINT` will take effect", repeated(command.Entrypoint)),
-	newRule("DL4006", SeverityWarning, "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check", dl4006),
+	dl("DL1001", SeverityIgnore, "Please refrain from using inline ignore pragmas `# hadolint ignore=DLxxxx`.",
+		"Fix the finding, or ignore the rule in .hadolint.yaml.", dl1001),
+	dl("DL3000", SeverityError, "Use absolute WORKDIR",
+		"Give WORKDIR an absolute path such as /app.", dl3000),
+	dlOnbuild("DL3001", SeverityInfo, "For some bash commands it makes no sense running them in a Docker container like `ssh`, `vim`, `shutdown`, `service`, `ps`, `free`, `top`, `kill`, `mount`, `ifconfig`",
+		"Drop the interactive or system command from the RUN.", runUses("free", "kill", "mount", "ps", "service", "shutdown", "ssh", "top", "vim")),
+	dl("DL3002", SeverityWarning, "Last USER should not be root",
+		"Switch to an unprivileged USER at the end of the stage.", dl3002),
+	dl("DL3003", SeverityWarning, "Use WORKDIR to switch to a directory",
+		"Replace `cd dir` with a WORKDIR instruction.", runUses("cd")),
+	dlOnbuild("DL3004", SeverityError, "Do not use sudo as it leads to unpredictable behavior. Use a tool like gosu to enforce root",
+		"Drop sudo: RUN already runs as the current USER; use gosu to step down.", runCmd(func(c cmd) bool { return c.sudo || c.name == "sudo" })),
+	dl("DL3006", SeverityWarning, "Always tag the version of an image explicitly",
+		"Add a tag or digest to the FROM image, e.g. debian:12.", dl3006),
+	dl("DL3007", SeverityWarning, "Using latest is prone to errors if the image will ever update. Pin the version explicitly to a release tag",
+		"Replace :latest with a release tag.", dl3007),
+	dlOnbuild("DL3008", SeverityWarning, "Pin versions in apt get install. Instead of `apt-get install <package>` use `apt-get install <package>=<version>`",
+		"Write each package as name=version.", runCmd(dl3008)),
+	dlOnbuild("DL3009", SeverityInfo, "Delete the apt lists (/var/lib/apt/lists) after installing something",
+		"End the RUN with `&& rm -rf /var/lib/apt/lists/*`.", dl3009),
+	dl("DL3010", SeverityInfo, "Use `ADD` for extracting archives into an image",
+		"ADD the archive, which Docker extracts, instead of COPY and tar.", dl3010),
+	dl("DL3011", SeverityError, "Valid UNIX ports range from 0 to 65535",
+		"EXPOSE a port between 0 and 65535.", dl3011),
+	dl("DL3012", SeverityError, "Multiple `HEALTHCHECK` instructions",
+		"Keep one HEALTHCHECK per stage; only the last counts.", dl3012),
+	dlOnbuild("DL3013", SeverityWarning, "Pin versions in pip. Instead of `pip install <package>` use `pip install <package>==<version>` or `pip install --requirement <requirements file>`",
+		"Write each package as name==version, or install from a requirements file.", runCmd(dl3013)),
+	dlOnbuild("DL3014", SeverityWarning, "Use the `-y` switch to avoid manual input `apt-get -y install <package>`",
+		"Add -y to apt-get install.", runCmd(dl3014)),
+	dlOnbuild("DL3015", SeverityInfo, "Avoid additional packages by specifying `--no-install-recommends`",
+		"Add --no-install-recommends to apt-get install.", runCmd(dl3015)),
+	dlOnbuild("DL3016", SeverityWarning, "Pin versions in npm. Instead of `npm install <package>` use `npm install <package>@<version>`",
+		"Write each package as name@version.", runCmd(dl3016)),
+	dlOnbuild("DL3018", SeverityWarning, "Pin versions in apk add. Instead of `apk add <package>` use `apk add <package>=<version>`",
+		"Write each package as name=version.", runCmd(dl3018)),
+	dlOnbuild("DL3019", SeverityInfo, "Use the `--no-cache` switch to avoid the need to use `--update` and remove `/var/cache/apk/*` when done installing packages",
+		"Add --no-cache to apk add.", dl3019),
+	dl("DL3020", SeverityError, "Use COPY instead of ADD for files and folders",
+		"Use COPY; keep ADD for URLs and archives to extract.", dl3020),
+	dl("DL3021", SeverityError, "COPY with more than 2 arguments requires the last argument to end with /",
+		"End the COPY destination with / when copying several sources.", dl3021),
+	dl("DL3022", SeverityWarning, "`COPY --from` should reference a previously defined `FROM` alias",
+		"Name an earlier stage (FROM ... AS name) or an image in --from.", dl3022),
+	dl("DL3023", SeverityError, "`COPY --from` cannot reference its own `FROM` alias",
+		"Copy from another stage, not the one being built.", dl3023),
+	dl("DL3024", SeverityError, "FROM aliases (stage names) must be unique",
+		"Give every stage its own AS name.", dl3024),
+	dl("DL3025", SeverityWarning, "Use arguments JSON notation for CMD and ENTRYPOINT arguments",
+		`Write the command as a JSON array: CMD ["app", "--flag"].`, dl3025),
+	dl("DL3026", SeverityError, "Use only an allowed registry in the FROM image",
+		"Pull the image from one of the trusted registries.", dl3026),
+	dlOnbuild("DL3027", SeverityWarning, "Do not use apt as it is meant to be an end-user tool, use apt-get or apt-cache instead",
+		"Replace apt with apt-get or apt-cache.", runUses("apt")),
+	dlOnbuild("DL3028", SeverityWarning, "Pin versions in gem install. Instead of `gem install <gem>` use `gem install <gem>:<version>`",
+		"Write each gem as name:version, or pass -v.", dl3028),
+	dl("DL3029", SeverityWarning, "Do not use --platform flag with FROM",
+		"Drop --platform, or use $BUILDPLATFORM/$TARGETPLATFORM.", dl3029),
+	dlOnbuild("DL3030", SeverityWarning, "Use the -y switch to avoid manual input `yum install -y <package>`",
+		"Add -y to yum install.", runCmd(dl3030)),
+	dlOnbuild("DL3032", SeverityWarning, "`yum clean all` missing after yum command.",
+		"End the RUN with `&& yum clean all`.", dl3032),
+	dlOnbuild("DL3033", SeverityWarning, "Specify version with `yum install -y <package>-<version>`.",
+		"Write each package as name-version.", rpmPinned("DL3033", []string{"yum"}, []string{"module"})),
+	dlOnbuild("DL3034", SeverityWarning, "Non-interactive switch missing from `zypper` command: `zypper install -y`",
+		"Add -y (or --non-interactive) to zypper.", runCmd(dl3034)),
+	dlOnbuild("DL3035", SeverityWarning, "Do not use `zypper dist-upgrade`.",
+		"Install the packages you need instead of upgrading the distribution.", runCmd(func(c cmd) bool { return c.has("zypper", "dist-upgrade", "dup") })),
+	dlOnbuild("DL3036", SeverityWarning, "`zypper clean` missing after zypper use.",
+		"End the RUN with `&& zypper clean`.", dl3036),
+	dlOnbuild("DL3037", SeverityWarning, "Specify version with `zypper install -y <package>=<version>`.",
+		"Write each package as name=version.", runCmd(dl3037)),
+	dlOnbuild("DL3038", SeverityWarning, "Use the -y switch to avoid manual input `dnf install -y <package>`",
+		"Add -y to dnf install.", runCmd(dl3038)),
+	dlOnbuild("DL3040", SeverityWarning, "`dnf clean all` missing after dnf command.",
+		"End the RUN with `&& dnf clean all`.", dl3040),
+	dlOnbuild("DL3041", SeverityWarning, "Specify version with `dnf install -y <package>-<version>`.",
+		"Write each package as name-version.", rpmPinned("DL3041", []string{"dnf", "microdnf"}, []string{"module", "group"})),
+	dlOnbuild("DL3042", SeverityWarning, "Avoid use of cache directory with pip. Use `pip install --no-cache-dir <package>`",
+		"Add --no-cache-dir, or use a cache mount for /root/.cache/pip.", dl3042),
+	dl("DL3043", SeverityError, "`ONBUILD`, `FROM` or `MAINTAINER` triggered from within `ONBUILD` instruction.",
+		"Remove the ONBUILD, FROM or MAINTAINER trigger.", dl3043),
+	dl("DL3044", SeverityError, "Do not refer to an environment variable within the same `ENV` statement where it is defined.",
+		"Split the ENV so a variable is defined before it is used.", dl3044),
+	dl("DL3045", SeverityWarning, "`COPY` to a relative destination without `WORKDIR` set.",
+		"Set WORKDIR first, or copy to an absolute path.", dl3045),
+	dlOnbuild("DL3046", SeverityWarning, "`useradd` without flag `-l` and high UID will result in excessively large Image.",
+		"Add -l (--no-log-init) to useradd.", runCmd(dl3046)),
+	dlOnbuild("DL3047", SeverityInfo, "Avoid use of wget without progress bar. Use `wget --progress=dot:giga <url>`. Or consider using `-q` or `-nv` (shorthands for `--quiet` or `--no-verbose`).",
+		"Add --progress=dot:giga, -q or -nv to wget.", runCmd(dl3047)),
+	dl("DL3048", SeverityStyle, "Invalid label key.",
+		"Use lower-case reverse-DNS label keys such as org.example.name.", dl3048),
+	dl("DL3049", SeverityInfo, "Label `<label>` is missing.",
+		"Add the label the schema requires to the stage.", dl3049),
+	dl("DL3050", SeverityInfo, "Superfluous label(s) present.",
+		"Remove labels the schema does not list, or add them to it.", dl3050),
+	dl("DL3051", SeverityWarning, "label `<label>` is empty.",
+		"Give the label a value.", labelCheck("DL3051", "", func(v string) bool { return v != "" }, "label `%s` is empty.")),
+	dl("DL3052", SeverityWarning, "Label `<label>` is not a valid URL.",
+		"Give the label an absolute URL.", labelCheck("DL3052", "url", validURL, "Label `%s` is not a valid URL.")),
+	dl("DL3053", SeverityWarning, "Label `<label>` is not a valid time format - must conform to RFC3339.",
+		"Write the time as RFC 3339, e.g. 2024-01-02T15:04:05Z.", labelCheck("DL3053", "rfc3339", validRFC3339, "Label `%s` is not a valid time format - must conform to RFC3339.")),
+	dl("DL3054", SeverityWarning, "Label `<label>` is not a valid SPDX identifier.",
+		"Use an SPDX license identifier such as MIT or Apache-2.0.", labelCheck("DL3054", "spdx", validSPDX, "Label `%s` is not a valid SPDX identifier.")),
+	dl("DL3055", SeverityWarning, "Label `<label>` is not a valid git hash.",
+		"Use a 7- or 40-character lower-case git hash.", labelCheck("DL3055", "hash", validGitHash, "Label `%s` is not a valid git hash.")),
+	dl("DL3056", SeverityWarning, "Label `<label>` does not conform to semantic versioning.",
+		"Use a semantic version such as 1.2.3.", labelCheck("DL3056", "semver", validSemver, "Label `%s` does not conform to semantic versioning.")),
+	dl("DL3057", SeverityIgnore, "`HEALTHCHECK` instruction missing.",
+		"Add a HEALTHCHECK to the stage, or HEALTHCHECK NONE.", dl3057),
+	dl("DL3058", SeverityWarning, "Label `<label>` is not a valid email format - must conform to RFC5322.",
+		"Give the label an e-mail address such as name@example.com.", labelCheck("DL3058", "email", validEmail, "Label `%s` is not a valid email format - must conform to RFC5322.")),
+	dl("DL3059", SeverityInfo, "Multiple consecutive `RUN` instructions. Consider consolidation.",
+		"Join the consecutive RUNs with &&.", dl3059),
+	dlOnbuild("DL3060", SeverityInfo, "`yarn cache clean` missing after `yarn install` was run.",
+		"End the RUN with `&& yarn cache clean`.", dl3060),
+	dl("DL3061", SeverityError, "Invalid instruction order. Dockerfile must begin with `FROM`, `ARG` or comment.",
+		"Start the Dockerfile with FROM (ARGs may come first).", dl3061),
+	dlOnbuild("DL3062", SeverityWarning, "Pin versions in go. Instead of `go install <package>` use `go install <package>@<version>`",
+		"Write the package as path@version.", dl3062),
+	dl("DL3063", SeverityWarning, "stage name should not be a reserved word",
+		"Rename the stage: scratch and context are reserved.", dl3063),
+	dlOnbuild("DL3064", SeverityWarning, "Potentially sensitive data should not be used in the `ARG` or `ENV` commands",
+		"Pass secrets with RUN --mount=type=secret, not ARG or ENV.", dl3064),
+	dl("DL3065", SeverityWarning, "Setting `FROM --platform` to predefined `$TARGETPLATFORM` in is redundant as this is the default behavior",
+		"Drop --platform=$TARGETPLATFORM.", dl3065),
+	dl("DL3066", SeverityInfo, "Non-numeric user-id may not be resolvable by host system",
+		"Give USER a numeric uid, e.g. USER 10001.", dl3066),
+	dl("DL3067", SeverityWarning, "Do not copy an entire filesystem from another stage",
+		"Copy only the files you need from the other stage.", dl3067),
+	dl("DL4000", SeverityError, "MAINTAINER is deprecated",
+		`Use LABEL maintainer="name <mail>" instead.`, dl4000),
+	dlOnbuild("DL4001", SeverityWarning, "Either use Wget or Curl but not both",
+		"Use one of curl and wget throughout the stage.", dl4001),
+	dl("DL4003", SeverityWarning, "Multiple `CMD` instructions found. If you list more than one `CMD` then only the last `CMD` will take effect",
+		"Keep one CMD per stage.", repeated(command.Cmd)),
+	dl("DL4004", SeverityError, "Multiple `ENTRYPOINT` instructions found. If you list more than one `ENTRYPOINT` then only the last `ENTRYPOINT` will take effect",
+		"Keep one ENTRYPOINT per stage.", repeated(command.Entrypoint)),
+	dlOnbuild("DL4005", SeverityWarning, "Use SHELL to change the default shell",
+		"Use the SHELL instruction instead of linking /bin/sh.", runCmd(func(c cmd) bool { return c.has("ln", "/bin/sh") })),
+	dl("DL4006", SeverityWarning, "Set the SHELL option -o pipefail before RUN with a pipe in it. If you are using /bin/sh in an alpine image or if your shell is symlinked to busybox then consider explicitly setting your SHELL to /bin/ash, or disable this check",
+		`Add SHELL ["/bin/bash", "-o", "pipefail", "-c"] before the RUN.`, dl4006),
 }
 
 // runCmd reports a RUN when bad holds for any command it runs.
@@ -93,9 +248,9 @@ func runCmd(bad func(cmd) bool) func(*view, func(*inst)) {
 	}
 }
 
-// runUses reports a RUN that runs program.
-func runUses(program string) func(*view, func(*inst)) {
-	return runCmd(func(c cmd) bool { return c.name == program })
+// runUses reports a RUN that runs any of programs.
+func runUses(programs ...string) func(*view, func(*inst)) {
+	return runCmd(func(c cmd) bool { return slices.Contains(programs, c.name) })
 }
 
 // repeated reports every instruction of kind after the first in a stage:
@@ -113,19 +268,6 @@ func repeated(kind string) func(*view, func(*inst)) {
 				}
 				seen = true
 			}
-		}
-	}
-}
-
-func dl3000(v *view, report func(*inst)) {
-	for _, in := range v.insts {
-		if in.cmd != command.Workdir {
-			continue
-		}
-		p := in.args[0]
-		windows := len(p) >= 2 && p[1] == ':' && isLetter(p[0])
-		if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "$") && !windows {
-			report(in)
 		}
 	}
 }
@@ -168,14 +310,6 @@ func dl3006(v *view, report func(*inst)) {
 	}
 }
 
-func dl3007(v *view, report func(*inst)) {
-	for _, in := range v.insts {
-		if in.cmd == command.From && v.stages[in.stage].tag == "latest" {
-			report(in)
-		}
-	}
-}
-
 // isEarlierStage reports whether name is the AS name of one of the first n stages.
 func isEarlierStage(stages []stage, name string, n int) bool {
 	name = strings.ToLower(name)
@@ -199,34 +333,6 @@ func dl3008(c cmd) bool {
 	return false
 }
 
-func dl3009(v *view, report func(*inst)) {
-	var forgot []*inst
-	for _, in := range v.insts {
-		if in.run == nil || !slices.ContainsFunc(in.run.cmds, func(c cmd) bool { return c.is("apt-get", "update") }) {
-			continue
-		}
-		cleaned := slices.ContainsFunc(in.run.cmds, func(c cmd) bool {
-			return c.name == "rm" && slices.ContainsFunc(c.args, func(a string) bool {
-				return strings.HasPrefix(a, "/var/lib/apt/lists")
-			})
-		})
-		targets := in.cacheMountTargets()
-		under := func(dir string) bool {
-			return slices.ContainsFunc(targets, func(t string) bool { return strings.HasPrefix(t, dir) })
-		}
-		if !cleaned && !under("/var/lib/apt/lists") && !(under("/var/lib/apt") && under("/var/cache/apt")) {
-			forgot = append(forgot, in)
-		}
-	}
-	// Only the lists left in an image matter: the last stage's, or those
-	// of a stage another FROM builds on.
-	for _, in := range forgot {
-		if in.stage == len(v.stages)-1 || (in.stage >= 0 && usedAsBase(v.stages, v.stages[in.stage].alias)) {
-			report(in)
-		}
-	}
-}
-
 // usedAsBase reports whether a FROM names the stage called alias.
 func usedAsBase(stages []stage, alias string) bool {
 	if alias == "" {
@@ -240,99 +346,9 @@ func usedAsBase(stages []stage, alias string) bool {
 	return false
 }
 
-// isPipInstall matches pip install and python -m pip install, by the
-// program name as written, as hadolint does: `pip3` matches, `.venv/bin/pip3`
-// does not.
-func isPipInstall(c cmd) bool {
-	if strings.HasPrefix(c.name, "pip") && c.hasArg("install") {
-		return true
-	}
-	if !strings.HasPrefix(c.name, "python") {
-		return false
-	}
-	for i := 0; i+2 < len(c.args); i++ {
-		if c.args[i] == "-m" && c.args[i+1] == "pip" && c.args[i+2] == "install" {
-			return true
-		}
-	}
-	return false
-}
-
-// pipValued are pip install's flags that take a value.
-var pipValued = []string{
-	"abi", "b", "build", "e", "editable", "extra-index-url", "f", "find-links", "i", "index-url",
-	"implementation", "no-binary", "only-binary", "platform", "prefix", "progress-bar", "proxy",
-	"python-version", "root", "src", "t", "target", "trusted-host", "upgrade-strategy",
-}
-
-func dl3013(c cmd) bool {
-	if !isPipInstall(c) || c.hasArg(".") || c.hasFlag("r", "requirement", "c", "constraint") {
-		return false
-	}
-	ops := c.operands(pipValued...)
-	if i := slices.Index(ops, "install"); i >= 0 {
-		ops = ops[i+1:]
-	}
-	for _, p := range ops {
-		if p == "install" {
-			continue
-		}
-		pinned := strings.HasSuffix(p, ".whl") || strings.HasSuffix(p, ".tar.gz") ||
-			(strings.Contains(p, "git+http") && strings.Contains(p, "@"))
-		for _, op := range []string{"==", ">=", "<=", ">", "<", "!=", "~=", "==="} {
-			pinned = pinned || strings.Contains(p, op)
-		}
-		if !pinned {
-			return true
-		}
-	}
-	return false
-}
-
 func dl3015(c cmd) bool {
 	return c.is("apt-get", "install") && !c.hasFlag("no-install-recommends") &&
 		!c.hasArg("APT::Install-Recommends=false") && !c.hasArg("APT::Install-Recommends=0")
-}
-
-func dl3016(c cmd) bool {
-	ops := c.operands()
-	if c.name != "npm" || len(ops) == 0 || ops[0] != "install" {
-		return false
-	}
-	for _, p := range ops[1:] {
-		if p == "install" {
-			continue
-		}
-		var pinned bool
-		switch {
-		case hasAnyPrefix(p, "git://", "git+ssh://", "git+http://", "git+https://"):
-			pinned = strings.Contains(p, "#")
-		case hasAnySuffix(p, ".tar", ".tar.gz", ".tgz"), hasAnyPrefix(p, "/", "./", "../", "~/"):
-			pinned = true
-		default:
-			name := p
-			if strings.HasPrefix(name, "@") { // @scope/name@version
-				_, name, _ = strings.Cut(name, "/")
-			}
-			pinned = strings.Contains(name, "@")
-		}
-		if !pinned {
-			return true
-		}
-	}
-	return false
-}
-
-func dl3018(c cmd) bool {
-	if !c.is("apk", "add") {
-		return false
-	}
-	for _, p := range c.operands("t", "virtual", "repository", "X") {
-		if p != "add" && !strings.Contains(p, "=") {
-			return true
-		}
-	}
-	return false
 }
 
 func dl3019(v *view, report func(*inst)) {
@@ -344,23 +360,6 @@ func dl3019(v *view, report func(*inst)) {
 		}
 		if slices.ContainsFunc(in.run.cmds, func(c cmd) bool { return c.is("apk", "add") && !c.hasFlag("no-cache") }) {
 			report(in)
-		}
-	}
-}
-
-func dl3020(v *view, report func(*inst)) {
-	for _, in := range v.insts {
-		if in.cmd != command.Add {
-			continue
-		}
-		for _, src := range in.args[:len(in.args)-1] {
-			archive := hasAnySuffix(src, ".tar", ".gz", ".bz2", ".xz", ".zip", ".tgz", ".tb2", ".tbz",
-				".tbz2", ".lz", ".lzma", ".tlz", ".txz", ".Z", ".tZ")
-			remote := hasAnyPrefix(src, "https://", "http://", "git@", "git://")
-			if !archive && !remote {
-				report(in)
-				break
-			}
 		}
 	}
 }
@@ -396,145 +395,6 @@ func dl3022(v *view, report func(*inst)) {
 	}
 }
 
-func dl3025(v *view, report func(*inst)) {
-	for _, in := range v.insts {
-		if (in.cmd == command.Cmd || in.cmd == command.Entrypoint) && !in.json {
-			report(in)
-		}
-	}
-}
-
-func dl3042(v *view, report func(*inst)) {
-	for _, in := range v.insts {
-		if in.run == nil || slices.ContainsFunc(in.cacheMountTargets(), func(t string) bool {
-			return strings.Contains(t, ".cache/pip")
-		}) {
-			continue
-		}
-		if slices.ContainsFunc(in.run.cmds, func(c cmd) bool {
-			return isPipInstall(c) && !isPipWrapper(c) && !c.hasArg("--no-cache-dir")
-		}) {
-			report(in)
-		}
-	}
-}
-
-// isPipWrapper matches pipx and pipenv, which manage their own caches.
-func isPipWrapper(c cmd) bool {
-	for _, w := range []string{"pipx", "pipenv"} {
-		if strings.Contains(c.name, w) {
-			return true
-		}
-		if strings.HasPrefix(c.name, "python") {
-			for i := 0; i+1 < len(c.args); i++ {
-				if c.args[i] == "-m" && c.args[i+1] == w {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-func dl3045(v *view, report func(*inst)) {
-	workdir := map[int]bool{} // stage -> a WORKDIR is in force
-	for _, in := range v.insts {
-		switch in.cmd {
-		case command.From:
-			// A stage built on an earlier one inherits its WORKDIR.
-			name := strings.ToLower(v.stages[in.stage].ref)
-			for i := in.stage - 1; i >= 0; i-- {
-				if v.stages[i].alias != "" && v.stages[i].alias == name {
-					workdir[in.stage] = workdir[i]
-					break
-				}
-			}
-		case command.Workdir:
-			workdir[in.stage] = true
-		case command.Copy:
-			dest := in.args[len(in.args)-1]
-			absolute := strings.HasPrefix(dest, "/") || strings.HasPrefix(dest, "$") ||
-				(len(dest) >= 3 && dest[1] == ':' && (dest[2] == '\\' || dest[2] == '/'))
-			if !workdir[in.stage] && !absolute {
-				report(in)
-			}
-		}
-	}
-}
-
-func dl3048(v *view, report func(*inst)) {
-	for _, in := range v.insts {
-		if in.cmd != command.Label {
-			continue
-		}
-		for i := 0; i < len(in.args); i += 3 {
-			if !validLabelKey(in.args[i]) {
-				report(in)
-				break
-			}
-		}
-	}
-}
-
-// validLabelKey applies Docker's recommendations for label keys: lower-case
-// alphanumerics, dots and dashes, starting with a letter, ending with a
-// letter or digit, no doubled separators, no reserved namespace.
-func validLabelKey(k string) bool {
-	if k == "" || k[0] < 'a' || k[0] > 'z' {
-		return false
-	}
-	if last := k[len(k)-1]; !('a' <= last && last <= 'z' || '0' <= last && last <= '9') {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '-') {
-			return false
-		}
-	}
-	return !strings.Contains(k, "..") && !strings.Contains(k, "--") &&
-		!hasAnyPrefix(k, "com.docker.", "io.docker.", "org.dockerproject.")
-}
-
-func dl3057(v *view, report func(*inst)) {
-	healthy := map[int]bool{} // stage -> has, or inherits, a HEALTHCHECK
-	for _, in := range v.insts {
-		switch in.cmd {
-		case command.From:
-			name := strings.ToLower(v.stages[in.stage].ref)
-			for i := in.stage - 1; i >= 0; i-- {
-				if v.stages[i].alias != "" && v.stages[i].alias == name {
-					healthy[in.stage] = healthy[i]
-					break
-				}
-			}
-		case command.Healthcheck:
-			healthy[in.stage] = true
-		}
-	}
-	for _, in := range v.insts {
-		if in.cmd == command.From && !healthy[in.stage] {
-			report(in)
-		}
-	}
-}
-
-func dl3059(v *view, report func(*inst)) {
-	var prev *inst // the RUN just before, if the previous instruction was one
-	for _, in := range v.insts {
-		if in.cmd != command.Run {
-			prev = nil
-			continue
-		}
-		// Separate RUNs are often deliberate when each already chains
-		// several commands, or when their mounts or network differ.
-		if prev != nil && sameFlags(prev.flags, in.flags) && len(prev.run.cmds) <= 2 && len(in.run.cmds) <= 2 {
-			report(in)
-		}
-		prev = in
-	}
-}
-
 // sameFlags compares builder flags regardless of their order.
 func sameFlags(a, b []string) bool {
 	if len(a) != len(b) {
@@ -551,38 +411,12 @@ func dl4000(v *view, report func(*inst)) {
 	}
 }
 
-func dl4001(v *view, report func(*inst)) {
-	used := map[string]bool{}
-	for _, in := range v.insts {
-		if in.cmd == command.From {
-			clear(used)
-		}
-		if in.run == nil {
-			continue
-		}
-		here := false
-		for _, c := range in.run.cmds {
-			if c.name == "curl" || c.name == "wget" {
-				used[c.name], here = true, true
-			}
-		}
-		if here && len(used) == 2 {
-			report(in)
-		}
-	}
-}
-
 func dl4006(v *view, report func(*inst)) {
 	for _, in := range v.insts {
 		if in.run != nil && in.run.unsafePipe {
 			report(in)
 		}
 	}
-}
-
-func dl3047(c cmd) bool {
-	return c.name == "wget" && !c.hasFlag("progress", "q", "quiet", "o", "output-file", "a", "append-output", "no-verbose") &&
-		!c.hasArg("-nv")
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

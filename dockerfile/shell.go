@@ -20,10 +20,12 @@ type cmd struct {
 
 // script is what the rules know about the shell code of one RUN.
 type script struct {
+	src  string // the shell code as written, or the program of an exec form
 	cmds []cmd
 	// unsafePipe is set when a pipeline runs while pipefail is off: neither
 	// the stage's SHELL nor an earlier `set -o pipefail` switched it on.
 	unsafePipe bool
+	sc         []scFinding // ShellCheck findings
 }
 
 // shellState is the stage's SHELL as far as RUN analysis cares.
@@ -52,7 +54,7 @@ func (f *file) buildScripts() {
 		case command.Run:
 			in.run = a.run(in, sh)
 		case command.Onbuild:
-			if in.sub.cmd == command.Run {
+			if in.sub != nil && in.sub.cmd == command.Run {
 				in.sub.run = a.run(in.sub, shellState{})
 			}
 		}
@@ -81,7 +83,7 @@ func newAnalyzer() *analyzer {
 
 // run works out what a RUN instruction executes, the way BuildKit runs it.
 func (a *analyzer) run(in *inst, sh shellState) *script {
-	s := &script{}
+	s := &script{src: strings.Join(in.args, " ")}
 	if in.json {
 		a.exec(s, in.args)
 		return s
@@ -156,6 +158,12 @@ func (a *analyzer) shell(s *script, src string, pipefail bool, depth int) {
 	if err != nil {
 		return
 	}
+	if depth > 0 || !strings.Contains(s.src, src) {
+		// Keep heredoc bodies too: rules read the text (DL3042's
+		// PIP_NO_CACHE_DIR=1).
+		s.src += "\n" + src
+	}
+	shellCheck(s, src, f)
 	var bodies []string
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
@@ -265,15 +273,25 @@ func wordText(src string, w *syntax.Word) (string, bool) {
 }
 
 func writeParts(b *strings.Builder, src string, parts []syntax.WordPart) bool {
+	return writePartsQuoted(b, src, parts, false)
+}
+
+// writePartsQuoted writes parts; quoted tells that they stand inside double
+// quotes, where a backslash escapes only $ ` " \ and the newline.
+func writePartsQuoted(b *strings.Builder, src string, parts []syntax.WordPart, quoted bool) bool {
 	lit := true
 	for _, p := range parts {
 		switch p := p.(type) {
 		case *syntax.Lit:
-			unescape(b, p.Value)
+			if quoted {
+				unescapeQuoted(b, p.Value)
+			} else {
+				unescape(b, p.Value)
+			}
 		case *syntax.SglQuoted:
 			b.WriteString(p.Value)
 		case *syntax.DblQuoted:
-			if !writeParts(b, src, p.Parts) {
+			if !writePartsQuoted(b, src, p.Parts, true) {
 				lit = false
 			}
 		default:
@@ -288,6 +306,19 @@ func writeParts(b *strings.Builder, src string, parts []syntax.WordPart) bool {
 func unescape(b *strings.Builder, s string) {
 	for i := 0; i < len(s); i++ {
 		if s[i] == '\\' && i+1 < len(s) {
+			i++
+			if s[i] == '\n' {
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+}
+
+// unescapeQuoted drops the backslashes the shell removes inside double quotes.
+func unescapeQuoted(b *strings.Builder, s string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("$`\"\\\n", s[i+1]) >= 0 {
 			i++
 			if s[i] == '\n' {
 				continue
@@ -480,4 +511,121 @@ func (c cmd) setsPipefail() bool {
 		return false
 	}
 	return c.hasFlag("o") && c.hasArg("pipefail")
+}
+
+// The helpers below read a command the way hadolint does, so rules that
+// copy its judgement copy its edge cases too: flags are counted wherever
+// they stand ("--" ends nothing), "-" and "--" are operands, and a flag's
+// value is simply the next word.
+
+// hlFlags returns hadolint's flag names: "--a=b" gives "a", "-xy" gives
+// "x" and "y".
+func (c cmd) hlFlags() []string {
+	var out []string
+	for _, a := range c.args {
+		out = append(out, flagNames(a)...)
+	}
+	return out
+}
+
+// countFlag counts how often flag name is given.
+func (c cmd) countFlag(name string) int {
+	n := 0
+	for _, f := range c.hlFlags() {
+		if f == name {
+			n++
+		}
+	}
+	return n
+}
+
+// hasAnyFlag reports whether any of names is among hadolint's flags.
+func (c cmd) hasAnyFlag(names ...string) bool {
+	for _, a := range c.args {
+		for _, f := range flagNames(a) {
+			if slices.Contains(names, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// words returns the arguments that are not flags, as hadolint's
+// getArgsNoFlags: flag values stay in unless dropFlagArg removed them.
+func (c cmd) words() []string {
+	var out []string
+	for _, a := range c.args {
+		if len(flagNames(a)) == 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// dropFlagArg removes the word after each flag in names that has no
+// inline "=value".
+func (c cmd) dropFlagArg(names ...string) cmd {
+	out := cmd{name: c.name, sudo: c.sudo}
+	for i := 0; i < len(c.args); i++ {
+		a := c.args[i]
+		out.args = append(out.args, a)
+		if strings.Contains(a, "=") {
+			continue
+		}
+		for _, f := range flagNames(a) {
+			if slices.Contains(names, f) {
+				i++ // its value
+				break
+			}
+		}
+	}
+	return out
+}
+
+// flagArg returns the words following flag name.
+func (c cmd) flagArg(name string) []string {
+	var out []string
+	for i, a := range c.args {
+		if i+1 < len(c.args) && slices.Contains(flagNames(a), name) {
+			out = append(out, c.args[i+1])
+		}
+	}
+	return out
+}
+
+// has reports whether the command is program with any of args among its
+// words, as hadolint's cmdHasArgs.
+func (c cmd) has(program string, args ...string) bool {
+	if c.name != program {
+		return false
+	}
+	for _, a := range c.args {
+		if slices.Contains(args, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// index returns the position of the first command for which ok holds, or -1.
+func (s *script) index(ok func(cmd) bool) int {
+	return slices.IndexFunc(s.cmds, ok)
+}
+
+// any reports whether ok holds for one of the commands.
+func (s *script) any(ok func(cmd) bool) bool {
+	return s != nil && slices.ContainsFunc(s.cmds, ok)
+}
+
+// cleanedAfter reports whether a command matching clean follows the first
+// one matching install, as hadolint's index comparison does. A script
+// without install counts as clean.
+func (s *script) cleanedAfter(install, clean func(cmd) bool) bool {
+	i := s.index(install)
+	if i < 0 {
+		return true
+	}
+	j := s.index(clean)
+	return j >= 0 && i < j
 }

@@ -47,6 +47,12 @@ list.addEventListener("click", (e) => {
   if (b) selectLines(Number(b.dataset.line), Number(b.dataset.end || b.dataset.line));
 });
 
+// safeURL lets through only http(s) links, so a finding cannot carry a
+// javascript: URL into the page.
+function safeURL(u) {
+  return /^https?:\/\//.test(u || "") ? u : "";
+}
+
 function finding(f) {
   const li = document.createElement("li");
   li.innerHTML =
@@ -54,6 +60,17 @@ function finding(f) {
     (f.endLine && f.endLine !== f.line ? "lines " + f.line + "–" + f.endLine : "line " + f.line) +
     '</span><span><span class="sev sev-' + esc(f.severity) + '">' + esc(f.severity) + "</span> " +
     (f.code ? '<strong class="mono">' + esc(f.code) + "</strong>" : "") + '</span><span class="msg">' + esc(f.message) + "</span></button>";
+  // The rule's documentation and how to fix it, outside the button: a
+  // link may not sit inside one.
+  const url = safeURL(f.url);
+  if (f.fix || url) {
+    const help = document.createElement("p");
+    help.className = "muted finding-help";
+    help.innerHTML =
+      (f.fix ? "<span>Fix: " + esc(f.fix) + "</span> " : "") +
+      (url ? '<a href="' + esc(url) + '" rel="noopener noreferrer" target="_blank">' + esc(f.code) + " documentation</a>" : "");
+    li.append(help);
+  }
   return li;
 }
 

@@ -1,0 +1,1 @@
+kaj:a/Dockerfile:11: DL3059 info: Multiple consecutive `RUN` instructions. Consider consolidation.
