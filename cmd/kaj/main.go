@@ -4,7 +4,7 @@
 //
 //	kaj [serve] [--config FILE] [--listen ADDR] [--data DIR]
 //	kaj version
-//	kaj lint [--format tty|json|sarif] [--ignore CODE] FILE|-
+//	kaj lint [hadolint's flags] FILE|- ...
 //	kaj healthcheck [--url URL]
 //	kaj admin reset-password [--data DIR] USER
 package main
