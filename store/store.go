@@ -25,6 +25,7 @@ var (
 	bucketTokens      = []byte("tokens")
 	bucketEvents      = []byte("events")
 	bucketVolumes     = []byte("volumes")
+	bucketBackups     = []byte("backups")
 
 	keySchema = []byte("schema")
 	keyCanary = []byte("key-check")
@@ -142,7 +143,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -156,6 +157,10 @@ var migrations = []func(*bolt.Tx) error{
 	},
 	func(tx *bolt.Tx) error { // 1 -> 2: database volumes kept after their app
 		_, err := tx.CreateBucketIfNotExists(bucketVolumes)
+		return err
+	},
+	func(tx *bolt.Tx) error { // 2 -> 3: database backups
+		_, err := tx.CreateBucketIfNotExists(bucketBackups)
 		return err
 	},
 }
