@@ -8,8 +8,7 @@ import (
 // sqlCounter reads a mysqldump or mariadb-dump stream as it is written and
 // counts what it holds: the tables it creates (CREATE TABLE `t` at a
 // line's start) and the rows of each (the tuples of its INSERT INTO `t`
-// ... VALUES (...),(...); statements, one per line as the dump tools
-// write them), and whether the tool's closing "-- Dump completed" line
+// ... VALUES (...),(...); statements), and whether the tool's closing "-- Dump completed" line
 // arrived. It understands the tools' quoting: backticked names with
 // doubled backticks, single-quoted strings with backslash escapes.
 // Its zero value is ready; it never fails.
@@ -40,7 +39,9 @@ var (
 	createPrefix    = []byte("CREATE TABLE `")
 	insertPrefix    = []byte("INSERT INTO `")
 	completedPrefix = []byte("-- Dump completed")
-	valuesKeyword   = []byte(" VALUES ")
+	// Then whitespace: MariaDB 10.11 breaks the line after VALUES and
+	// after each tuple, MySQL writes them on one line.
+	valuesKeyword = []byte(" VALUES")
 )
 
 const maxHead = 17 // the longest prefix above

@@ -11,6 +11,7 @@ const sampleDump = "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n" +
 	"CREATE TABLE `post` (\n  `id` int(11) NOT NULL,\n  `body` text\n) ENGINE=InnoDB;\n" +
 	"INSERT INTO `post` VALUES (1,'a (paren'),(2,'it\\'s ); INSERT INTO `x` VALUES (9)'),(3,'back\\\\'),(4,NULL),(5,'two '' quotes (');\n" +
 	"INSERT INTO `post` VALUES (6,0x28290A);\n" +
+	"INSERT INTO `post` VALUES\n(7,'mariadb 10.11\\nwrites'),\n(8,'one tuple a line');\n" +
 	"CREATE TABLE `we``ird VALUES ` (\n  `a` int\n);\n" +
 	"INSERT INTO `we``ird VALUES ` (`a`, ` VALUES (`) VALUES (1,'x'),(2,'y');\n" +
 	"CREATE TABLE `empty` (\n  `a` int\n);\n" +
@@ -20,7 +21,7 @@ const sampleDump = "-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB\n" +
 // TestSQLCounter counts a dump's tables and rows through the quoting the
 // dump tools write, whatever the write boundaries.
 func TestSQLCounter(t *testing.T) {
-	want := []Table{{Name: "empty", Rows: 0}, {Name: "post", Rows: 6}, {Name: "we`ird VALUES ", Rows: 2}}
+	want := []Table{{Name: "empty", Rows: 0}, {Name: "post", Rows: 8}, {Name: "we`ird VALUES ", Rows: 2}}
 	for _, chunk := range []int{1, 2, 3, 7, 64, len(sampleDump)} {
 		var c sqlCounter
 		for i := 0; i < len(sampleDump); i += chunk {
