@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kajhq/kaj/runtime"
 )
@@ -40,6 +41,7 @@ func (e *Engine) Dump(ctx context.Context, db Database) (Record, error) {
 	}
 	defer e.lock(db.App)()
 	start := e.opts.Now()
+	began := time.Now() // the duration is real time, whatever clock names the backup
 	rec := Record{
 		App: db.App, ID: start.UTC().Format(idLayout), Kind: string(db.Kind), Image: db.Image,
 		Database: db.Name, User: db.User, Compression: string(e.opts.Compression), Time: start.UTC(),
@@ -101,7 +103,7 @@ func (e *Engine) Dump(ctx context.Context, db Database) (Record, error) {
 	done = true
 	syncDir(dir)
 	rec.Size, rec.SHA256 = counted.n, hex.EncodeToString(sum.Sum(nil))
-	rec.Duration = e.opts.Now().Sub(start)
+	rec.Duration = time.Since(began)
 	return rec, nil
 }
 
