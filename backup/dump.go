@@ -171,7 +171,7 @@ func (e *Engine) dumpPostgres(ctx context.Context, db Database, w io.Writer) ([]
 		return fmt.Errorf("%w: %s: psql exited with code %d%s", ErrDumpFailed, doing, r.code, psqlErr.said())
 	}
 
-	if _, err := io.WriteString(inW, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n"+pgCountSQL+"SELECT 'kaj:end';\n"); err != nil {
+	if _, err := io.WriteString(inW, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n"); err != nil {
 		return nil, sessionFailed("opening the snapshot")
 	}
 	lines := bufio.NewScanner(outR)
@@ -180,22 +180,36 @@ func (e *Engine) dumpPostgres(ctx context.Context, db Database, w io.Writer) ([]
 		return nil, sessionFailed("exporting the snapshot")
 	}
 	snapshot := strings.TrimSpace(lines.Text())
-	var tables []Table
-	for {
-		if !lines.Scan() {
-			return nil, sessionFailed("counting rows")
-		}
-		l := lines.Text()
-		if l == "kaj:end" {
-			break
-		}
-		name, n, ok := strings.Cut(l, "\t")
-		rows, err := strconv.ParseInt(n, 10, 64)
-		if !ok || err != nil {
-			return nil, fmt.Errorf("%w: counting rows: unexpected line %q", ErrDumpFailed, l)
-		}
-		tables = append(tables, Table{Name: name, Rows: rows})
+
+	// Count while pg_dump reads: both see the snapshot, and the counts'
+	// scan overlaps the dump instead of adding to it.
+	type counted struct {
+		tables []Table
+		err    error
 	}
+	counts := make(chan counted, 1)
+	go func() {
+		var tables []Table
+		if _, err := io.WriteString(inW, pgCountSQL+"SELECT 'kaj:end';\n"); err != nil {
+			counts <- counted{err: err}
+			return
+		}
+		for lines.Scan() {
+			l := lines.Text()
+			if l == "kaj:end" {
+				counts <- counted{tables: tables}
+				return
+			}
+			name, n, ok := strings.Cut(l, "\t")
+			rows, err := strconv.ParseInt(n, 10, 64)
+			if !ok || err != nil {
+				counts <- counted{err: fmt.Errorf("%w: counting rows: unexpected line %q", ErrDumpFailed, l)}
+				return
+			}
+			tables = append(tables, Table{Name: name, Rows: rows})
+		}
+		counts <- counted{err: errSessionEnded}
+	}()
 
 	stderr := newTail()
 	magic := &magicCheck{want: "PGDMP"}
@@ -208,16 +222,30 @@ func (e *Engine) dumpPostgres(ctx context.Context, db Database, w io.Writer) ([]
 		err = fmt.Errorf("writing the backup: %w", cerr)
 	}
 	if err != nil {
+		cancel() // ends the session, and the count with it
+		<-counts
 		return nil, execError(err)
 	}
 	if code != 0 {
+		cancel()
+		<-counts
 		return nil, fmt.Errorf("%w: pg_dump exited with code %d%s", ErrDumpFailed, code, stderr.said())
 	}
 	if !magic.ok() {
 		return nil, fmt.Errorf("%w: pg_dump's output is not a custom-format archive%s", ErrDumpFailed, stderr.said())
 	}
-	return tables, nil
+	c := <-counts
+	switch {
+	case errors.Is(c.err, ErrDumpFailed):
+		return nil, c.err
+	case c.err != nil:
+		return nil, sessionFailed("counting rows")
+	}
+	return c.tables, nil
 }
+
+// errSessionEnded: the psql session ended before its answers did.
+var errSessionEnded = errors.New("the psql session ended early")
 
 // execError says what a failed exec means for a backup.
 func execError(err error) error {
