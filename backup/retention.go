@@ -69,11 +69,16 @@ type Catalog interface {
 var _ Catalog = (*store.Store)(nil)
 
 // Prune removes the backups of app that r lets go at the engine's now:
-// each file, then its record. It goes on past failures, returns what it
-// removed, and the failures joined.
+// each file, then its record; and the partial files of dumps that never
+// finished (kaj stopped during one). It goes on past failures, returns
+// what it removed, and the failures joined.
 func (e *Engine) Prune(ctx context.Context, cat Catalog, app string, r Retention) ([]Record, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
+	}
+	defer e.lock(app)()
+	if err := e.removePartials(app); err != nil {
+		return nil, fmt.Errorf("pruning backups of %s: %w", app, err)
 	}
 	recs, err := cat.Backups(app)
 	if err != nil {
