@@ -17,7 +17,8 @@ type Compression string
 const (
 	Zstd Compression = "zstd"
 	Gzip Compression = "gzip"
-	// None is read only: an uploaded dump may be uncompressed.
+	// None writes the dump as the tool wrote it: for hosts whose file
+	// system compresses already (ZFS, btrfs).
 	None Compression = "none"
 )
 
@@ -27,8 +28,10 @@ func (c Compression) ext() (string, error) {
 		return ".zst", nil
 	case Gzip:
 		return ".gz", nil
+	case None:
+		return "", nil
 	}
-	return "", fmt.Errorf("backup: compression %q is not zstd or gzip", c)
+	return "", fmt.Errorf("backup: compression %q is not zstd, gzip or none", c)
 }
 
 // compressor wraps w. The fastest levels: a dump is mostly text, which
@@ -40,8 +43,10 @@ func (c Compression) compressor(w io.Writer) (io.WriteCloser, error) {
 		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	case Gzip:
 		return gzip.NewWriterLevel(w, gzip.BestSpeed)
+	case None:
+		return nopCloser{w}, nil
 	}
-	return nil, fmt.Errorf("backup: compression %q is not zstd or gzip", c)
+	return nil, fmt.Errorf("backup: compression %q is not zstd, gzip or none", c)
 }
 
 var (
@@ -73,3 +78,7 @@ func decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	}
 	return io.NopCloser(br), None, nil
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
