@@ -155,14 +155,16 @@ func (e *Engine) dumpPostgres(ctx context.Context, db Database, w io.Writer) ([]
 		sess <- result{code, err}
 	}()
 	// The session ends when its input does: after the dump, or on error.
-	defer func() {
+	stopSession := func() {
 		inW.Close()
 		outR.Close()
+	}
+	defer func() {
+		stopSession()
 		<-sess
 	}()
 	sessionFailed := func(doing string) error {
-		inW.Close()
-		outR.Close()
+		stopSession()
 		r := <-sess
 		sess <- r
 		if r.err != nil {
@@ -222,12 +224,12 @@ func (e *Engine) dumpPostgres(ctx context.Context, db Database, w io.Writer) ([]
 		err = fmt.Errorf("writing the backup: %w", cerr)
 	}
 	if err != nil {
-		cancel() // ends the session, and the count with it
+		stopSession()
 		<-counts
 		return nil, execError(err)
 	}
 	if code != 0 {
-		cancel()
+		stopSession()
 		<-counts
 		return nil, fmt.Errorf("%w: pg_dump exited with code %d%s", ErrDumpFailed, code, stderr.said())
 	}

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // pgMagic starts every pg_dump custom-format archive.
@@ -46,8 +47,10 @@ func (e *Engine) load(ctx context.Context, db Database, src io.Reader, clean boo
 		opts = execOpts(mysqlClientCmd(db), mysqlEnv(db))
 	}
 	stderr := newTail()
-	opts.Stdin, opts.Stderr = br, stderr
+	in2 := &guardedReader{r: br}
+	opts.Stdin, opts.Stderr = in2, stderr
 	code, err := e.rt.Exec(ctx, db.Container, opts)
+	in2.Close() // Exec may leave a Read in flight; the decompressor closes next
 	if rerr := firstErr(in.err, body.err); rerr != nil {
 		return fmt.Errorf("%w: reading it: %w", ErrDamaged, rerr)
 	}
@@ -161,6 +164,29 @@ func (t *readTracker) Read(p []byte) (int, error) {
 		t.err = err
 	}
 	return n, err
+}
+
+// guardedReader makes a reader safe to stop while it is read: Close
+// waits for a Read in progress, and later Reads return EOF.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      io.Reader
+	closed bool
+}
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, io.EOF
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedReader) Close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 func firstErr(errs ...error) error {

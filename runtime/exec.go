@@ -51,7 +51,12 @@ const execExitTimeout = 10 * time.Second
 // fails, or when reading Stdin fails, Exec closes the connection and
 // returns the error; the engine cannot kill an exec'd process, so the
 // command sees its input end and its output break, and stops on its own.
-// Exec returns only after its last read of Stdin.
+//
+// Exec returns when the command's output ends, without waiting for a
+// Read of Stdin still in progress (a command that exits without reading
+// all its input must not hang on an input that blocks): that Read may
+// complete afterwards, its data dropped. Give a Stdin that is safe to
+// close while read (a file, a pipe), or guard it.
 func (d *Docker) Exec(ctx context.Context, id string, opts ExecOptions) (int, error) {
 	if len(opts.Cmd) == 0 || opts.Cmd[0] == "" {
 		return -1, invalid("ExecOptions.Cmd", "", "a command is required")
@@ -95,17 +100,16 @@ func (d *Docker) Exec(ctx context.Context, id string, opts ExecOptions) (int, er
 		go func() {
 			in := &readTracker{r: opts.Stdin}
 			if _, err := io.Copy(att.Conn, in); err != nil {
-				// A broken input must not look like its end: drop the
-				// connection rather than close stdin cleanly.
-				att.Close()
+				// Reported before the connection drops, so that the
+				// output's end finds it. A broken input must not look
+				// like its end: drop the connection rather than close
+				// stdin cleanly.
 				stdinErr <- in.err
+				att.Close()
 				return
 			}
 			att.CloseWrite()
-			stdinErr <- nil
 		}()
-	} else {
-		stdinErr <- nil
 	}
 
 	stdout, stderr := orDiscard(opts.Stdout), orDiscard(opts.Stderr)
@@ -115,7 +119,11 @@ func (d *Docker) Exec(ctx context.Context, id string, opts ExecOptions) (int, er
 		_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
 	}
 	att.Close() // unblocks a Stdin copy the command no longer reads
-	inErr := <-stdinErr
+	var inErr error
+	select {
+	case inErr = <-stdinErr:
+	default:
+	}
 	switch {
 	case ctx.Err() != nil:
 		return -1, fmt.Errorf("%s: %w", doing, ctx.Err())
