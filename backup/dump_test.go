@@ -122,6 +122,31 @@ func TestEngine_backupVerifyRestore(t *testing.T) {
 			if err := tdb.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM tag").Scan(&tags); err != nil || tags != 0 {
 				t.Fatalf("tag has %d rows after the restore (%v); want 0, as backed up", tags, err)
 			}
+			if kind != runtime.Postgres {
+				// @n lives in one connection's session.
+				conn, err := tdb.sql.Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var n int
+				if _, err := conn.ExecContext(ctx, "CALL post_count(@n)"); err != nil {
+					t.Fatalf("the procedure did not come back: %v", err)
+				}
+				if err := conn.QueryRowContext(ctx, "SELECT @n").Scan(&n); err != nil || n != 500 {
+					t.Fatalf("post_count = %d, %v", n, err)
+				}
+				conn.Close()
+			}
+			// The view, routine and trigger came back with the data.
+			tdb.exec(t, "INSERT INTO tag VALUES (2, 'UPPER')")
+			var name string
+			var recent int
+			if err := tdb.sql.QueryRowContext(ctx, "SELECT name FROM tag WHERE id = 2").Scan(&name); err != nil || name != "upper" {
+				t.Fatalf("the trigger did not come back: %q %v", name, err)
+			}
+			if err := tdb.sql.QueryRowContext(ctx, "SELECT COUNT(*) FROM recent").Scan(&recent); err != nil || recent != 490 {
+				t.Fatalf("the view did not come back: %d %v", recent, err)
+			}
 			if len(reports) == 0 || reports[len(reports)-1] != (Progress{Done: rec.Size, Total: rec.Size}) {
 				t.Fatalf("progress reports %v; want the last at %d of %d", reports, rec.Size, rec.Size)
 			}

@@ -129,6 +129,17 @@ func (tdb *testDB) seed(t testing.TB, rows int) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	// A view, a routine and a trigger: the dump must carry them (and
+	// the app's own account must be allowed to dump them), and a view is
+	// not a table to count.
+	tdb.exec(t, "CREATE VIEW recent AS SELECT id, body FROM post WHERE id > 10")
+	if tdb.db.Kind == runtime.Postgres {
+		tdb.exec(t, "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.name := lower(NEW.name); RETURN NEW; END $$")
+		tdb.exec(t, "CREATE TRIGGER tag_lower BEFORE INSERT ON tag FOR EACH ROW EXECUTE FUNCTION touch()")
+	} else {
+		tdb.exec(t, "CREATE PROCEDURE post_count(OUT n INT) SELECT COUNT(*) INTO n FROM post")
+		tdb.exec(t, "CREATE TRIGGER tag_lower BEFORE INSERT ON tag FOR EACH ROW SET NEW.name = LOWER(NEW.name)")
+	}
 }
 
 func (tdb *testDB) exec(t testing.TB, q string) {
