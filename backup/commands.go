@@ -1,6 +1,10 @@
 package backup
 
-import "github.com/kajhq/kaj/runtime"
+import (
+	"strings"
+
+	"github.com/kajhq/kaj/runtime"
+)
 
 // The commands run in database containers. Clients connect over TCP to
 // 127.0.0.1: the accounts kaj creates may log in from any host, while a
@@ -11,23 +15,13 @@ import "github.com/kajhq/kaj/runtime"
 // images since 11 have only the mariadb-* names, MySQL images only the
 // mysql* ones.
 func mysqlTool(names ...string) []string {
-	script := `for t in ` + joinWords(names) + `; do
+	list := strings.Join(names, " ")
+	script := `for t in ` + list + `; do
   if command -v "$t" >/dev/null 2>&1; then exec "$t" "$@"; fi
 done
-echo "none of ` + joinWords(names) + ` is in this image" >&2
+echo "none of ` + list + ` is in this image" >&2
 exit 127`
 	return []string{"sh", "-c", script, "kaj"}
-}
-
-func joinWords(ws []string) string {
-	out := ""
-	for i, w := range ws {
-		if i > 0 {
-			out += " "
-		}
-		out += w
-	}
-	return out
 }
 
 func mysqlEnv(db Database) []string { return []string{"MYSQL_PWD=" + db.Password} }
@@ -104,7 +98,7 @@ WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' AND n.nspnam
 ORDER BY 1;
 `
 
-// exec is the runtime's exec options for cmd with env.
+// execOpts are the runtime's exec options for cmd with env.
 func execOpts(cmd, env []string) runtime.ExecOptions {
 	return runtime.ExecOptions{Cmd: cmd, Env: env}
 }
