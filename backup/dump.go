@@ -58,6 +58,14 @@ func (e *Engine) Dump(ctx context.Context, db Database) (Record, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Record{}, fmt.Errorf("backing up %s: creating %s: %w", db.App, dir, err)
 	}
+	// Two backups named by the same millisecond (a clock that stands
+	// still, one set back) must not overwrite each other: the app's lock
+	// is held, so the first free name stays free.
+	for _, err := os.Lstat(e.Path(rec)); err == nil; _, err = os.Lstat(e.Path(rec)) {
+		start = start.Add(time.Millisecond)
+		rec.ID, rec.Time = start.UTC().Format(idLayout), start.UTC()
+		rec.File = db.App + "/" + rec.ID + ext
+	}
 	tmp, err := os.CreateTemp(dir, "."+rec.ID+"-*.partial")
 	if err != nil {
 		return Record{}, fmt.Errorf("backing up %s: %w", db.App, err)

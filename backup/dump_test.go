@@ -224,3 +224,23 @@ func TestEngine_RestoreUpload(t *testing.T) {
 		})
 	}
 }
+
+// TestEngine_Dump_sameInstant takes two backups at one instant of a
+// clock that stands still: both are kept, under different names.
+func TestEngine_Dump_sameInstant(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 1, 3, 0, 0, 0, time.UTC)
+	tdb := startDB(t, runtime.Postgres, Options{Now: func() time.Time { return at }})
+	tdb.seed(t, 3)
+	a, err := tdb.engine.Dump(t.Context(), tdb.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := tdb.engine.Dump(t.Context(), tdb.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.File == b.File || !slices.Equal(files(t, tdb.engine.Dir()), []string{a.File, b.File}) {
+		t.Fatalf("two backups at one instant: %s and %s; files %v", a.File, b.File, files(t, tdb.engine.Dir()))
+	}
+}
