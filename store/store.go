@@ -26,6 +26,7 @@ var (
 	bucketEvents      = []byte("events")
 	bucketVolumes     = []byte("volumes")
 	bucketCerts       = []byte("certificates")
+	bucketBackups     = []byte("backups")
 
 	keySchema = []byte("schema")
 	keyCanary = []byte("key-check")
@@ -143,7 +144,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -179,6 +180,10 @@ var migrations = []func(*bolt.Tx) error{
 	},
 	func(tx *bolt.Tx) error { // 3 -> 4: uploaded TLS certificates
 		_, err := tx.CreateBucketIfNotExists(bucketCerts)
+		return err
+	},
+	func(tx *bolt.Tx) error { // 4 -> 5: database backups
+		_, err := tx.CreateBucketIfNotExists(bucketBackups)
 		return err
 	},
 }

@@ -24,7 +24,11 @@ var allowed = map[string][]string{
 	"deploy":    {mod + "jobs", mod + "registry", mod + "runtime", mod + "store"},
 	// apps owns an app's life; it drives the lower layers and knows no
 	// HTTP.
-	"apps":      {mod + "catalog", mod + "deploy", mod + "jobs", mod + "runtime", mod + "store"},
+	"apps": {mod + "catalog", mod + "deploy", mod + "jobs", mod + "router", mod + "runtime", mod + "store"},
+	// router knows HTTP, certificates and metrics, and nothing of kaj's
+	// other packages: apps tells it the routes.
+	"router":    {"github.com/caddyserver/certmagic", "github.com/prometheus/client_golang", "go.uber.org/zap"},
+	"backup":    {mod + "runtime", mod + "store", "github.com/klauspost/compress", "github.com/robfig/cron/v3"},
 	"dashboard": {mod + "apps", mod + "catalog", mod + "dockerfile", mod + "store"},
 	// server speaks HTTP and uses the lower packages' types; it reaches
 	// the engine only through deploy and registry, never the client.
