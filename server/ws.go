@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strconv"
 	"sync"
 	"time"
@@ -21,9 +23,11 @@ const (
 	pingEvery = 25 * time.Second
 	pongWait  = 60 * time.Second
 	writeWait = 10 * time.Second
-	// maxBatch lines go out in one message: far fewer frames under load,
-	// and still one line per message when a log is quiet.
-	maxBatch = 512
+	// maxBatch lines at most go out in one message (about 400 KiB of
+	// JSON for lines of 100 bytes): few frames under a flood, while a
+	// viewer far behind still sees lines early; a quiet log's line goes
+	// out alone, at once.
+	maxBatch = 4096
 )
 
 // wsMessage is every message kaj sends on a websocket.
@@ -220,43 +224,40 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 		return // the viewer left while the history loaded
 	}
 	defer sub.Close()
-	batch := make([]logstream.Line, 0, maxBatch)
+	// Everything waiting goes out as one message, one frame, encoded
+	// straight into buf: the hub encoded each line once for all viewers,
+	// so this copies bytes.
+	var lines []logstream.Line
 	var buf []byte
+	var skipped uint64 // lost lines not yet reported: the line carrying them was before since
 	for {
-		select {
-		case <-ctx.Done():
+		lines, err = sub.Next(ctx, lines[:0], maxBatch)
+		if !since.IsZero() {
+			kept := lines[:0]
+			for _, l := range lines {
+				skipped += l.Skipped
+				if !l.Time.Before(since) {
+					l.Skipped, skipped = skipped, 0
+					kept = append(kept, l)
+				}
+			}
+			lines = kept
+		}
+		if len(lines) > 0 {
+			if err := sendLines(conn, &buf, c.Name, lines); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			msg := wsMessage{Type: "end", Container: c.Name}
+			if !errors.Is(err, io.EOF) {
+				msg.Error = err.Error()
+			}
+			send(conn, msg)
 			return
-		case l, ok := <-sub.C:
-			if !ok {
-				msg := wsMessage{Type: "end", Container: c.Name}
-				if err := sub.Err(); err != nil {
-					msg.Error = err.Error()
-				}
-				send(conn, msg)
-				return
-			}
-			batch = batch[:0]
-			if l.Time.Before(since) {
-				continue
-			}
-			batch = append(batch, l)
-		drain:
-			for len(batch) < maxBatch {
-				select {
-				case l, ok := <-sub.C:
-					if !ok {
-						break drain
-					}
-					if !l.Time.Before(since) {
-						batch = append(batch, l)
-					}
-				default:
-					break drain
-				}
-			}
-			if err := sendLines(conn, &buf, c.Name, batch); err != nil {
-				return
-			}
 		}
 	}
 }
