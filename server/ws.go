@@ -23,11 +23,11 @@ const (
 	pingEvery = 25 * time.Second
 	pongWait  = 60 * time.Second
 	writeWait = 10 * time.Second
-	// maxBatch lines at most go out in one message (about 400 KiB of
-	// JSON for lines of 100 bytes): few frames under a flood, while a
-	// viewer far behind still sees lines early; a quiet log's line goes
-	// out alone, at once.
-	maxBatch = 4096
+	// maxBatch lines at most go out in one message (about 100 KiB of
+	// JSON for lines of 100 bytes): few frames under a flood, a small
+	// buffer per viewer, and a viewer far behind still sees lines early;
+	// a quiet log's line goes out alone, at once.
+	maxBatch = 1024
 )
 
 // wsMessage is every message kaj sends on a websocket.
