@@ -23,7 +23,7 @@ func TestHub_batchSkipsOldestAndTells(t *testing.T) {
 		batch[i] = Line{Stream: "stdout", Time: now.Add(time.Duration(i)), Text: fmt.Sprint("flood ", i)}
 	}
 	f.batches <- batch
-	lines, err := slow.Next(context.Background(), nil, 0)
+	lines, err := nextFlat(context.Background(), slow.Subscription, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestHub_nextLimit(t *testing.T) {
 	f.batches <- []Line{{Text: "a"}, {Text: "b"}, {Text: "c"}}
 	var got []string
 	for len(got) < 3 {
-		lines, err := s.Next(context.Background(), nil, 2)
+		lines, err := nextFlat(context.Background(), s.Subscription, 2)
 		if err != nil || len(lines) > 2 {
 			t.Fatalf("Next = %d lines, %v", len(lines), err)
 		}
@@ -122,7 +122,7 @@ func TestHub_publish(t *testing.T) {
 		}
 	}
 	// early read nothing since: it skipped all but the newest three.
-	lines, _ := early.Next(context.Background(), nil, 0)
+	lines, _ := nextFlat(context.Background(), early.Subscription, 0)
 	if len(lines) != 3 || lines[0].Skipped != 2 || lines[2].Text != "req 4" {
 		t.Fatalf("slow viewer got %+v", lines)
 	}
@@ -130,7 +130,7 @@ func TestHub_publish(t *testing.T) {
 		t.Fatalf("a published key opened %d engine streams", f.opened.Load())
 	}
 	late.Close()
-	if _, err := late.Next(context.Background(), nil, 0); err != io.EOF {
+	if _, err := nextFlat(context.Background(), late.Subscription, 0); err != io.EOF {
 		t.Fatalf("Next after Close = %v, want io.EOF", err)
 	}
 	// The published stream outlives its viewers.

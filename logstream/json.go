@@ -11,7 +11,7 @@ import (
 // encoding/json's reflection costs several times more per line than the
 // bytes themselves; a line from a Subscription was encoded once by the
 // hub, and this only copies it, adding Skipped.
-func (l Line) AppendJSON(b []byte) []byte {
+func (l *Line) AppendJSON(b []byte) []byte {
 	if len(l.enc) == 0 {
 		return l.appendSkipped(l.appendJSON(b))
 	}
@@ -20,7 +20,7 @@ func (l Line) AppendJSON(b []byte) []byte {
 
 // appendSkipped puts the skipped field before the closing brace of the
 // line that ends b.
-func (l Line) appendSkipped(b []byte) []byte {
+func (l *Line) appendSkipped(b []byte) []byte {
 	if l.Skipped == 0 {
 		return b
 	}

@@ -189,7 +189,7 @@ func (st *stream) attach(tail int) *Subscription {
 		st.linger = nil
 	}
 	if hist := st.recent(tail); len(hist) > 0 {
-		sub.push(hist)
+		sub.push(newBatch(hist))
 	}
 	if st.done {
 		sub.closed = true
@@ -321,8 +321,9 @@ func (st *stream) publish(batch []Line, filter bool) {
 	for _, l := range batch[max(0, len(batch)-st.hub.opts.Backlog):] {
 		st.keep(l)
 	}
+	shared := newBatch(batch)
 	for sub := range st.subs {
-		sub.push(batch)
+		sub.push(shared)
 	}
 }
 
@@ -347,7 +348,7 @@ func (h *Hub) leave(sub *Subscription) {
 	if !sub.closed {
 		delete(st.subs, sub)
 		sub.closed = true
-		sub.queue, sub.bytes = nil, 0
+		sub.queue, sub.bytes = nil, 0 // let go of shared batches now
 		sub.notify()
 	}
 	if st.local || len(st.subs) > 0 || st.done {

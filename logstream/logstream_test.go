@@ -79,7 +79,7 @@ func (v *viewer) next(d time.Duration) (Line, error) {
 	if len(v.pending) == 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
-		lines, err := v.Next(ctx, nil, 0)
+		lines, err := nextFlat(ctx, v.Subscription, 0)
 		if err != nil {
 			return Line{}, err
 		}
@@ -88,6 +88,20 @@ func (v *viewer) next(d time.Duration) (Line, error) {
 	l := v.pending[0]
 	v.pending = v.pending[1:]
 	return l, nil
+}
+
+// nextFlat is Next's lines copied into one slice, the first line
+// carrying the skip count as the websocket message does.
+func nextFlat(ctx context.Context, s *Subscription, limit int) ([]Line, error) {
+	segs, skipped, err := s.Next(ctx, nil, limit)
+	var out []Line
+	for _, seg := range segs {
+		out = append(out, seg...)
+	}
+	if len(out) > 0 {
+		out[0].Skipped = skipped
+	}
+	return out, err
 }
 
 func recv(t *testing.T, v *viewer) Line {

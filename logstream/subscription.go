@@ -10,7 +10,31 @@ import (
 // its text and its encoding: the Line itself and the slices' headers.
 const lineCost = 120
 
-func cost(l Line) int { return len(l.Text) + len(l.enc) + lineCost }
+func cost(l *Line) int { return len(l.Text) + len(l.enc) + lineCost }
+
+// batch is a published run of lines, shared by every viewer's queue and
+// never written after publishing. cum[i] is the cost of lines[:i], so a
+// viewer's share of it is costed in O(1).
+type batch struct {
+	lines []Line
+	cum   []int
+}
+
+func newBatch(lines []Line) *batch {
+	cum := make([]int, len(lines)+1)
+	for i := range lines {
+		cum[i+1] = cum[i] + cost(&lines[i])
+	}
+	return &batch{lines: lines, cum: cum}
+}
+
+// chunk is the part of a batch a viewer still has to read.
+type chunk struct {
+	b        *batch
+	from, to int
+}
+
+func (c chunk) cost() int { return c.b.cum[c.to] - c.b.cum[c.from] }
 
 // Subscription is one viewer of one stream. Next is for one goroutine;
 // Close may be called from any.
@@ -20,8 +44,8 @@ type Subscription struct {
 	once sync.Once
 
 	// guarded by st.mu:
-	queue   [][]Line // batches shared with other viewers; never written
-	bytes   int      // cost of what queue holds
+	queue   []chunk
+	bytes   int // cost of what queue holds
 	limit   int
 	skipped uint64 // lines lost since the viewer's last Next
 	closed  bool
@@ -37,68 +61,65 @@ func (s *Subscription) notify() {
 
 // push queues a batch, dropping the oldest waiting lines while the
 // queue is over its limit; st.mu is held.
-func (s *Subscription) push(batch []Line) {
-	s.queue = append(s.queue, batch)
-	for _, l := range batch {
-		s.bytes += cost(l)
-	}
-	for s.bytes > s.limit && len(s.queue) > 0 {
-		first := s.queue[0]
-		if len(s.queue) == 1 && len(first) == 1 {
+func (s *Subscription) push(b *batch) {
+	c := chunk{b, 0, len(b.lines)}
+	s.queue = append(s.queue, c)
+	s.bytes += c.cost()
+	for s.bytes > s.limit {
+		first := &s.queue[0]
+		if len(s.queue) == 1 && first.to-first.from == 1 {
 			break // one line is always deliverable
 		}
-		s.bytes -= cost(first[0])
-		s.skipped++
-		if len(first) == 1 {
-			s.queue[0] = nil
+		if len(s.queue) > 1 && first.cost() <= s.bytes-s.limit {
+			// Every line of it has to go: drop it whole.
+			s.bytes -= first.cost()
+			s.skipped += uint64(first.to - first.from)
+			s.queue[0] = chunk{}
 			s.queue = s.queue[1:]
-		} else {
-			s.queue[0] = first[1:]
+			continue
+		}
+		s.bytes -= cost(&first.b.lines[first.from])
+		s.skipped++
+		if first.from++; first.from == first.to {
+			s.queue[0] = chunk{}
+			s.queue = s.queue[1:]
 		}
 	}
 	s.notify()
 }
 
-// Next appends to dst up to limit of the lines waiting for the viewer
-// (all of them when limit <= 0), oldest first, and returns it; it
-// waits for a line when none is waiting. The first line appended has
-// Skipped set when the viewer lost lines before it. When the stream has
-// ended and nothing is left, Next returns dst and io.EOF, or the
-// engine's error when the stream failed; after Close, io.EOF. When ctx
-// ends first it returns dst and ctx's error.
-//
-// The lines are shared with other viewers: read them, don't change
-// them (Skipped aside).
-func (s *Subscription) Next(ctx context.Context, dst []Line, limit int) ([]Line, error) {
+// Next waits until lines are waiting for the viewer and appends up to
+// limit of them (all when limit <= 0), oldest first, to dst as slices
+// shared with other viewers: read them, never change them. skipped is
+// how many lines the viewer lost, being too slow, just before the first
+// of them. When the stream has ended and nothing is left, Next returns
+// io.EOF, or the engine's error when the stream failed; after Close,
+// io.EOF. When ctx ends first it returns ctx's error.
+func (s *Subscription) Next(ctx context.Context, dst [][]Line, limit int) (lines [][]Line, skipped uint64, err error) {
 	st := s.st
 	for {
 		st.mu.Lock()
 		if len(s.queue) > 0 {
-			first := len(dst)
-			for len(s.queue) > 0 && (limit <= 0 || len(dst)-first < limit) {
-				b := s.queue[0]
-				n := len(b)
+			n := 0
+			for len(s.queue) > 0 && (limit <= 0 || n < limit) {
+				c := &s.queue[0]
+				take := c.to - c.from
 				if limit > 0 {
-					n = min(n, limit-(len(dst)-first))
+					take = min(take, limit-n)
 				}
-				dst = append(dst, b[:n]...)
-				for _, l := range b[:n] {
-					s.bytes -= cost(l)
-				}
-				if n == len(b) {
-					s.queue[0] = nil
+				part := chunk{c.b, c.from, c.from + take}
+				dst = append(dst, c.b.lines[part.from:part.to])
+				s.bytes -= part.cost()
+				n += take
+				c.from += take
+				if c.from == c.to {
+					s.queue[0] = chunk{}
 					s.queue = s.queue[1:]
-				} else {
-					s.queue[0] = b[n:]
 				}
 			}
-			dst[first].Skipped = s.skipped
-			s.skipped = 0
-			if len(s.queue) == 0 {
-				s.queue = s.queue[:0:0] // let go of the spent array
-			}
+			skipped, s.skipped = s.skipped, 0
 			st.mu.Unlock()
-			return dst, nil
+			return dst, skipped, nil
 		}
 		if s.closed {
 			err := st.err
@@ -106,13 +127,13 @@ func (s *Subscription) Next(ctx context.Context, dst []Line, limit int) ([]Line,
 			if err == nil {
 				err = io.EOF
 			}
-			return dst, err
+			return dst, 0, err
 		}
 		st.mu.Unlock()
 		select {
 		case <-s.wake:
 		case <-ctx.Done():
-			return dst, ctx.Err()
+			return dst, 0, ctx.Err()
 		}
 	}
 }

@@ -224,27 +224,21 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 		return // the viewer left while the history loaded
 	}
 	defer sub.Close()
-	// Everything waiting goes out as one message, one frame, encoded
-	// straight into buf: the hub encoded each line once for all viewers,
-	// so this copies bytes.
-	var lines []logstream.Line
+	// What waits goes out as one message, one frame, encoded straight
+	// into buf: the hub encoded each line once for all viewers, so this
+	// copies bytes.
+	var segs [][]logstream.Line
 	var buf []byte
-	var skipped uint64 // lost lines not yet reported: the line carrying them was before since
+	var skipped uint64 // lost lines not yet reported
 	for {
-		lines, err = sub.Next(ctx, lines[:0], maxBatch)
-		if !since.IsZero() {
-			kept := lines[:0]
-			for _, l := range lines {
-				skipped += l.Skipped
-				if !l.Time.Before(since) {
-					l.Skipped, skipped = skipped, 0
-					kept = append(kept, l)
-				}
-			}
-			lines = kept
-		}
-		if len(lines) > 0 {
-			if err := sendLines(conn, &buf, c.Name, lines); err != nil {
+		var lost uint64
+		segs, lost, err = sub.Next(ctx, segs[:0], maxBatch)
+		skipped += lost
+		buf = buf[:0]
+		buf, skipped = appendSegments(buf, c.Name, segs, skipped, since)
+		if len(buf) > 0 {
+			conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WriteMessage(websocket.TextMessage, buf); err != nil {
 				return
 			}
 		}
