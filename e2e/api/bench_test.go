@@ -225,6 +225,7 @@ type readerRun struct {
 	skipped  int // lines kaj said this viewer skipped
 	repeats  int // lines seen again by the reader
 	told     int // repeats kaj dropped and said so
+	msgs     int // websocket messages read
 	stalled  bool
 	lat      []time.Duration
 	next     int // the flood line expected next
@@ -247,6 +248,9 @@ func (r *readerRun) rate() float64 {
 
 func (r *readerRun) String() string {
 	s := fmt.Sprintf("%6.0f lines/s in sequence, %d of %d; %d missing, %d skipped (told), %d repeated, %d repeats dropped (told)", r.rate(), r.inOrder, floodLines, r.gaps, r.skipped, r.repeats, r.told)
+	if r.msgs > 0 {
+		s += fmt.Sprintf("; %d messages", r.msgs)
+	}
 	if r.stalled {
 		s += "; STALLED before the last line"
 	}
@@ -376,6 +380,7 @@ func fanout(b *testing.B, c *kajtest.Client, p *kajtest.Process, app, id, url st
 					return
 				}
 				now := time.Now()
+				r.msgs++
 				// One light pass, so that the client's CPU is not what is
 				// measured: each line's text, and the rare skip and
 				// repeat counts that follow it.
