@@ -31,6 +31,12 @@
 // next line it passes on says how many it dropped (Repeats). Lines the
 // engine loses in a rotation leave no trace kaj could see.
 //
+// The same driver's follow can also stop delivering at a rotation while
+// the container goes on writing. While an engine stream is quiet the hub
+// asks the engine for the log's newest line every Options.StallCheck;
+// when it is newer than anything the stream delivered, the hub follows
+// again from its newest line.
+//
 // # In-process sources
 //
 // Publish feeds lines kaj makes itself (the router's access log) under a
@@ -96,6 +102,13 @@ type Options struct {
 	// Linger keeps an engine stream open this long after its last viewer
 	// left, so a page reload does not reopen it. Zero closes at once.
 	Linger time.Duration
+	// StallCheck is how long an engine stream may deliver nothing before
+	// the hub asks the engine for the log's newest line; when that is
+	// newer than any line the stream delivered, the follow is stuck (the
+	// json-file driver's follow can stop at a log rotation, moby#37646)
+	// and the hub follows again from its newest line. Zero means 2s;
+	// negative never checks.
+	StallCheck time.Duration
 }
 
 // Hub multiplexes log streams. It is safe for concurrent use.
@@ -114,6 +127,9 @@ func NewHub(src Source, opts Options) *Hub {
 	}
 	if opts.Buffer <= 0 {
 		opts.Buffer = 16 << 20
+	}
+	if opts.StallCheck == 0 {
+		opts.StallCheck = 2 * time.Second
 	}
 	return &Hub{src: src, opts: opts, streams: map[string]*stream{}}
 }
@@ -245,26 +261,45 @@ func (st *stream) run(ctx context.Context) error {
 	}
 	st.publish(hist, false)
 	close(st.ready)
-	return h.src.Follow(ctx, st.key, since, func(batch []Line) {
-		if len(dupes) > 0 {
-			kept := batch[:0]
-			for _, l := range batch {
-				if l.Time.Before(since) {
-					continue
+	var w watch
+	w.saw(hist)
+	for {
+		fctx, restart := context.WithCancel(ctx)
+		stalled := make(chan bool, 1)
+		go st.watchdog(fctx, &w, restart, stalled)
+		err := h.src.Follow(fctx, st.key, since, func(batch []Line) {
+			w.saw(batch)
+			if len(dupes) > 0 {
+				kept := batch[:0]
+				for _, l := range batch {
+					if l.Time.Before(since) {
+						continue
+					}
+					if k := l.Stream + "\x00" + l.Text; l.Time.Equal(since) && dupes[k] > 0 {
+						dupes[k]--
+						continue
+					}
+					kept = append(kept, l)
 				}
-				if k := l.Stream + "\x00" + l.Text; l.Time.Equal(since) && dupes[k] > 0 {
-					dupes[k]--
-					continue
+				batch = kept
+				if len(batch) > 0 && batch[0].Time.After(since) {
+					dupes = nil // past the backlog's last instant
 				}
-				kept = append(kept, l)
 			}
-			batch = kept
-			if len(batch) > 0 && batch[0].Time.After(since) {
-				dupes = nil // past the backlog's last instant
-			}
+			st.publish(batch, true)
+		})
+		restart()
+		if !<-stalled || ctx.Err() != nil {
+			return err
 		}
-		st.publish(batch, true)
-	})
+		// The engine's follow stopped delivering while the log moved
+		// on: follow again from the newest line passed on; the lines at
+		// that instant come again and the repeat filter drops them.
+		since = w.newest()
+		st.pub.Lock()
+		st.repeats.resume()
+		st.pub.Unlock()
+	}
 }
 
 // recent returns up to n lines of the backlog, oldest first, as a new

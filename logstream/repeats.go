@@ -11,6 +11,16 @@ type repeatFilter struct {
 	last      map[string]time.Time // newest time passed on, per stream
 	replaying map[string]bool      // within a repeated stretch
 	dropped   uint64               // repeats not yet reported
+	resumed   bool                 // following again: lines up to last are expected, not news
+}
+
+// resume says the hub follows again from the newest line passed on: the
+// lines at that instant come again, and are dropped without a word.
+func (f *repeatFilter) resume() {
+	f.resumed = true
+	for s := range f.last {
+		f.replaying[s] = true
+	}
 }
 
 // filter drops repeated lines from batch in place, and marks the first
@@ -32,14 +42,19 @@ func (f *repeatFilter) filter(batch []Line) []Line {
 			f.replaying[l.Stream] = false
 		case l.Time.Before(last):
 			f.replaying[l.Stream] = true
-			f.dropped++
+			if !f.resumed {
+				f.dropped++
+			}
 			continue
 		case f.replaying[l.Stream]:
 			// The same instant as the newest line passed on, within a
 			// repeat: the newest line itself, sent again.
-			f.dropped++
+			if !f.resumed {
+				f.dropped++
+			}
 			continue
 		}
+		f.resumed = false
 		f.last[l.Stream] = l.Time
 		l.Repeats = f.dropped
 		f.dropped = 0
