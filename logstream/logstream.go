@@ -5,9 +5,43 @@
 // subscribes: it reads the latest lines once into a bounded backlog, then
 // follows from there, so every viewer, first or late, gets exactly the
 // tail it asked for and then every new line. The engine stream closes when
-// the last viewer leaves. Delivery to a
-// viewer never blocks the others or the engine stream: a viewer that
-// cannot keep up skips lines, and is told how many it missed.
+// the last viewer leaves.
+//
+// # Batches
+//
+// Lines move in batches: the engine reader hands over what one read of
+// the engine's stream held, the hub numbers and encodes each line once
+// and appends the batch, shared and never copied, to every viewer's
+// queue, and a viewer takes everything waiting in one call. Under a
+// flood the per-line cost is the engine read and one JSON encoding,
+// however many viewers there are.
+//
+// # Slow viewers
+//
+// Delivery to a viewer never blocks the others or the engine stream. A
+// viewer's queue is bounded in bytes (Options.Buffer); a viewer that
+// falls that far behind loses its oldest waiting lines, never the
+// newest, and the next line it gets says how many it missed (Skipped).
+//
+// # Engine repeats
+//
+// The engine's json-file driver can send a stretch of lines again while
+// it follows a log that rotates. Those lines carry timestamps older than
+// lines already sent on the same stream, so the hub drops them and the
+// next line it passes on says how many it dropped (Repeats). Lines the
+// engine loses in a rotation leave no trace kaj could see.
+//
+// The same driver's follow can also stop delivering at a rotation while
+// the container goes on writing. While an engine stream is quiet the hub
+// asks the engine for the log's newest line every Options.StallCheck;
+// when it is newer than anything the stream delivered, the hub follows
+// again from its newest line.
+//
+// # In-process sources
+//
+// Publish feeds lines kaj makes itself (the router's access log) under a
+// key of the caller's choosing, with the same fan-out, backlog and skip
+// rules; Subscribe to such a key never opens an engine stream.
 package logstream
 
 import (
@@ -20,15 +54,24 @@ import (
 
 // Line is one log line of a container.
 type Line struct {
-	// Seq numbers the lines of one engine stream from 1.
+	// Seq numbers the lines of one stream (an engine stream, or a
+	// published key) from 1.
 	Seq    uint64    `json:"seq"`
 	Stream string    `json:"stream"` // stdout or stderr
 	Time   time.Time `json:"time"`
 	Text   string    `json:"text"`
+	// Repeats, when non-zero, says the engine sent that many lines a
+	// second time just before this one (json-file rotation) and the hub
+	// dropped them. It is the same for every viewer.
+	Repeats uint64 `json:"repeats,omitempty"`
 	// Skipped, when non-zero, says this viewer missed that many lines
 	// since the line it got before this one, because it was too slow:
 	// a slow viewer loses its oldest waiting lines, never the newest.
 	Skipped uint64 `json:"skipped,omitempty"`
+
+	// enc is the line's JSON without Skipped, made once by the hub so
+	// that a hundred viewers do not encode it a hundred times.
+	enc []byte
 }
 
 // Source reads containers' logs from the engine.
@@ -36,25 +79,39 @@ type Source interface {
 	// Tail returns up to n of the container's latest lines, oldest
 	// first: one short request, not a stream.
 	Tail(ctx context.Context, container string, n int) ([]Line, error)
-	// Follow emits the lines written at or after since, in order, until
-	// ctx ends (nil) or the container stops (nil, or the error).
-	Follow(ctx context.Context, container string, since time.Time, emit func(Line)) error
+	// Follow emits the lines written at or after since, in order and in
+	// batches (what one read of the engine's stream held), until ctx
+	// ends (nil) or the container stops (nil, or the error). emit keeps
+	// the slice: Follow must not touch it afterwards.
+	Follow(ctx context.Context, container string, since time.Time, emit func([]Line)) error
 }
 
 // Options tune a Hub.
 type Options struct {
-	// Backlog is how many recent lines a container's stream keeps for late
-	// joiners. Zero means 1000.
+	// Backlog is how many recent lines a stream keeps for late joiners.
+	// Zero means 1000.
 	Backlog int
-	// Buffer is how many lines may wait for one viewer before it skips.
-	// Zero means 1024: about a second of a busy app at a browser's pace.
+	// Buffer is how many bytes of lines (text, its JSON encoding and
+	// about 120 bytes of bookkeeping per line) may wait for one viewer before
+	// it skips. Zero means 16 MiB: a viewer on loopback keeps up with a
+	// flood at the engine's rate through a pause of a second or two,
+	// and viewers behind by the same lines share them, so the memory
+	// all viewers of a stream hold is about the slowest one's Buffer,
+	// not the sum.
 	Buffer int
 	// Linger keeps an engine stream open this long after its last viewer
 	// left, so a page reload does not reopen it. Zero closes at once.
 	Linger time.Duration
+	// StallCheck is how long an engine stream may deliver nothing before
+	// the hub asks the engine for the log's newest line; when that is
+	// newer than any line the stream delivered, the follow is stuck (the
+	// json-file driver's follow can stop at a log rotation, moby#37646)
+	// and the hub follows again from its newest line. Zero means 2s;
+	// negative never checks.
+	StallCheck time.Duration
 }
 
-// Hub multiplexes engine log streams. It is safe for concurrent use.
+// Hub multiplexes log streams. It is safe for concurrent use.
 type Hub struct {
 	src     Source
 	opts    Options
@@ -65,69 +122,56 @@ type Hub struct {
 
 // NewHub returns a hub reading from src.
 func NewHub(src Source, opts Options) *Hub {
-	if opts.Backlog == 0 {
+	if opts.Backlog <= 0 {
 		opts.Backlog = 1000
 	}
-	if opts.Buffer == 0 {
-		opts.Buffer = 1024
+	if opts.Buffer <= 0 {
+		opts.Buffer = 16 << 20
+	}
+	if opts.StallCheck == 0 {
+		opts.StallCheck = 2 * time.Second
 	}
 	return &Hub{src: src, opts: opts, streams: map[string]*stream{}}
 }
 
-// OpenStreams is how many engine log streams are open now.
+// OpenStreams is how many engine log streams are open now; published
+// keys are not counted.
 func (h *Hub) OpenStreams() int { return int(h.open.Load()) }
 
-// Subscription is one viewer of one container.
-type Subscription struct {
-	// C delivers lines in order. It is closed when the container's stream
-	// ends or the subscription is closed; Err then says why.
-	C       <-chan Line
-	c       chan Line
-	st      *stream
-	skipped uint64 // guarded by st.mu
-	once    sync.Once
-	closed  bool // guarded by st.mu
-}
-
-// Err is the engine stream's error after C is closed, if any.
-func (s *Subscription) Err() error {
-	s.st.mu.Lock()
-	defer s.st.mu.Unlock()
-	return s.st.err
-}
-
-// Close stops delivery. The engine stream closes when no viewer is left.
-func (s *Subscription) Close() {
-	s.once.Do(func() { s.st.hub.leave(s) })
-}
-
 type stream struct {
-	hub       *Hub
-	container string
-	cancel    context.CancelFunc
-	ready     chan struct{} // closed once the backlog is loaded (or failed)
-	mu        sync.Mutex
-	subs      map[*Subscription]struct{}
-	backlog   []Line // ring
-	head      int    // index of the oldest line when full
-	seq       uint64
-	done      bool
-	stopping  bool // no longer in the hub's map; a new viewer needs a new stream
-	err       error
-	linger    *time.Timer
+	hub    *Hub
+	key    string
+	local  bool // fed by Publish; no engine stream
+	cancel context.CancelFunc
+	ready  chan struct{} // closed once the backlog is loaded (or failed)
+
+	pub     sync.Mutex // orders publishers: numbering, encoding, fan-out
+	seq     uint64     // guarded by pub
+	repeats repeatFilter
+
+	mu       sync.Mutex
+	subs     map[*Subscription]struct{}
+	backlog  []Line // ring
+	head     int    // index of the oldest line when full
+	done     bool
+	stopping bool // no longer in the hub's map; a new viewer needs a new stream
+	err      error
+	linger   *time.Timer
 }
 
-// Subscribe starts delivering container's lines to a new viewer,
-// beginning with up to tail lines of the backlog (tail < 0: all of it).
-// It waits for the container's backlog to load when it is the first
-// viewer; an engine error then closes the subscription at once, with Err
-// saying why.
-func (h *Hub) Subscribe(ctx context.Context, container string, tail int) (*Subscription, error) {
+// Subscribe starts delivering key's lines to a new viewer, beginning
+// with up to tail lines of the backlog (tail < 0: all of it). A key that
+// Publish has fed is an in-process stream; any other key is a container
+// whose engine stream opens now unless one is open already. Subscribe
+// waits for a container's backlog to load when it is the first viewer;
+// an engine error then ends the subscription at once, Next returning it.
+// It returns ctx's error when ctx ends first.
+func (h *Hub) Subscribe(ctx context.Context, key string, tail int) (*Subscription, error) {
 	for {
 		h.mu.Lock()
-		st := h.streams[container]
+		st := h.streams[key]
 		if st == nil {
-			st = h.start(container)
+			st = h.start(key)
 		}
 		h.mu.Unlock()
 		select {
@@ -136,7 +180,7 @@ func (h *Hub) Subscribe(ctx context.Context, container string, tail int) (*Subsc
 			// The viewer left while the history loaded: a stream it
 			// started for no one else must not run on.
 			st.mu.Lock()
-			if len(st.subs) == 0 && !st.done && !st.stopping {
+			if len(st.subs) == 0 && !st.done && !st.stopping && !st.local {
 				h.stop(st)
 			}
 			st.mu.Unlock()
@@ -155,18 +199,15 @@ func (h *Hub) Subscribe(ctx context.Context, container string, tail int) (*Subsc
 
 // attach adds a viewer; st.mu is held.
 func (st *stream) attach(tail int) *Subscription {
-	h := st.hub
-	sub := &Subscription{c: make(chan Line, h.opts.Buffer), st: st}
-	sub.C = sub.c
+	sub := &Subscription{st: st, wake: make(chan struct{}, 1), limit: st.hub.opts.Buffer}
 	if st.linger != nil {
 		st.linger.Stop()
 		st.linger = nil
 	}
-	for _, l := range st.recent(tail) {
-		sub.c <- l // fits: the buffer is at least the backlog tail asked for
+	if hist := st.recent(tail); len(hist) > 0 {
+		sub.push(newBatch(hist))
 	}
 	if st.done {
-		close(sub.c)
 		sub.closed = true
 		return sub
 	}
@@ -177,7 +218,7 @@ func (st *stream) attach(tail int) *Subscription {
 // start opens the engine stream for container; h.mu is held.
 func (h *Hub) start(container string) *stream {
 	ctx, cancel := context.WithCancel(context.Background())
-	st := &stream{hub: h, container: container, cancel: cancel, ready: make(chan struct{}), subs: map[*Subscription]struct{}{}}
+	st := &stream{hub: h, key: container, cancel: cancel, ready: make(chan struct{}), subs: map[*Subscription]struct{}{}}
 	h.streams[container] = st
 	h.open.Add(1)
 	go func() {
@@ -198,7 +239,7 @@ func (h *Hub) start(container string) *stream {
 func (st *stream) run(ctx context.Context) error {
 	h := st.hub
 	since := time.Now()
-	hist, err := h.src.Tail(ctx, st.container, h.opts.Backlog)
+	hist, err := h.src.Tail(ctx, st.key, h.opts.Backlog)
 	if err != nil {
 		st.mu.Lock()
 		st.done, st.err = true, err
@@ -218,25 +259,51 @@ func (st *stream) run(ctx context.Context) error {
 			}
 		}
 	}
-	st.mu.Lock()
-	for _, l := range hist {
-		st.add(l)
-	}
-	st.mu.Unlock()
+	st.publish(hist, false)
 	close(st.ready)
-	return h.src.Follow(ctx, st.container, since, func(l Line) {
-		if l.Time.Before(since) {
-			return
+	var w watch
+	w.saw(hist)
+	for {
+		fctx, restart := context.WithCancel(ctx)
+		stalled := make(chan bool, 1)
+		go st.watchdog(fctx, &w, restart, stalled)
+		err := h.src.Follow(fctx, st.key, since, func(batch []Line) {
+			w.saw(batch)
+			if len(dupes) > 0 {
+				kept := batch[:0]
+				for _, l := range batch {
+					if l.Time.Before(since) {
+						continue
+					}
+					if k := l.Stream + "\x00" + l.Text; l.Time.Equal(since) && dupes[k] > 0 {
+						dupes[k]--
+						continue
+					}
+					kept = append(kept, l)
+				}
+				batch = kept
+				if len(batch) > 0 && batch[0].Time.After(since) {
+					dupes = nil // past the backlog's last instant
+				}
+			}
+			st.publish(batch, true)
+		})
+		restart()
+		if !<-stalled || ctx.Err() != nil {
+			return err
 		}
-		if k := l.Stream + "\x00" + l.Text; l.Time.Equal(since) && dupes[k] > 0 {
-			dupes[k]--
-			return
-		}
-		st.publish(l)
-	})
+		// The engine's follow stopped delivering while the log moved
+		// on: follow again from the newest line passed on; the lines at
+		// that instant come again and the repeat filter drops them.
+		since = w.newest()
+		st.pub.Lock()
+		st.repeats.resume()
+		st.pub.Unlock()
+	}
 }
 
-// recent returns up to n lines of the backlog, oldest first; st.mu is held.
+// recent returns up to n lines of the backlog, oldest first, as a new
+// slice; st.mu is held.
 func (st *stream) recent(n int) []Line {
 	all := make([]Line, 0, len(st.backlog))
 	all = append(all, st.backlog[st.head:]...)
@@ -244,53 +311,54 @@ func (st *stream) recent(n int) []Line {
 	if n >= 0 && n < len(all) {
 		all = all[len(all)-n:]
 	}
-	if c := st.hub.opts.Buffer; len(all) > c {
-		all = all[len(all)-c:]
-	}
 	return all
 }
 
-// add numbers a line and keeps it in the backlog; st.mu is held.
-func (st *stream) add(l Line) Line {
-	st.seq++
-	l.Seq = st.seq
+// keep adds a line to the backlog; st.mu is held.
+func (st *stream) keep(l Line) {
 	if max := st.hub.opts.Backlog; len(st.backlog) < max {
 		st.backlog = append(st.backlog, l)
 	} else {
 		st.backlog[st.head] = l
 		st.head = (st.head + 1) % max
 	}
-	return l
 }
 
-func (st *stream) publish(l Line) {
+// publish numbers and encodes batch in place, keeps it in the backlog
+// and appends it to every viewer's queue. filter drops the engine's
+// repeats first. batch belongs to the stream from here on.
+func (st *stream) publish(batch []Line, filter bool) {
+	st.pub.Lock()
+	defer st.pub.Unlock()
+	if filter {
+		batch = st.repeats.filter(batch)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	// One buffer for the batch's encodings: a line's slice stays valid
+	// when a later append moves the buffer.
+	n := 0
+	for _, l := range batch {
+		n += len(l.Text) + 96
+	}
+	buf := make([]byte, 0, n)
+	for i := range batch {
+		st.seq++
+		l := &batch[i]
+		l.Seq, l.Skipped = st.seq, 0
+		start := len(buf)
+		buf = l.appendJSON(buf)
+		l.enc = buf[start:len(buf):len(buf)]
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	l = st.add(l)
+	for _, l := range batch[max(0, len(batch)-st.hub.opts.Backlog):] {
+		st.keep(l)
+	}
+	shared := newBatch(batch)
 	for sub := range st.subs {
-		out := l
-		out.Skipped = sub.skipped
-		select {
-		case sub.c <- out:
-			sub.skipped = 0
-			continue
-		default:
-		}
-		// The viewer is behind: its oldest waiting line makes room, so
-		// what it sees last is what the container wrote last, even when
-		// the log then goes quiet.
-		select {
-		case dropped := <-sub.c:
-			sub.skipped += dropped.Skipped + 1
-		default: // the viewer took one meanwhile
-		}
-		out.Skipped = sub.skipped
-		select {
-		case sub.c <- out:
-			sub.skipped = 0
-		default:
-			sub.skipped++
-		}
+		sub.push(shared)
 	}
 }
 
@@ -302,8 +370,8 @@ func (st *stream) finish(err error) {
 		st.err = err
 	}
 	for sub := range st.subs {
-		close(sub.c)
 		sub.closed = true
+		sub.notify()
 	}
 	st.subs = nil
 }
@@ -314,10 +382,11 @@ func (h *Hub) leave(sub *Subscription) {
 	defer st.mu.Unlock()
 	if !sub.closed {
 		delete(st.subs, sub)
-		close(sub.c)
 		sub.closed = true
+		sub.queue, sub.bytes = nil, 0 // let go of shared batches now
+		sub.notify()
 	}
-	if len(st.subs) > 0 || st.done {
+	if st.local || len(st.subs) > 0 || st.done {
 		return
 	}
 	if h.opts.Linger <= 0 {
@@ -338,8 +407,8 @@ func (h *Hub) leave(sub *Subscription) {
 func (h *Hub) stop(st *stream) {
 	st.stopping = true
 	h.mu.Lock()
-	if h.streams[st.container] == st {
-		delete(h.streams, st.container)
+	if h.streams[st.key] == st {
+		delete(h.streams, st.key)
 	}
 	h.mu.Unlock()
 	st.cancel()

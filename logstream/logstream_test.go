@@ -17,13 +17,14 @@ type fakeSource struct {
 	history []Line
 	tailErr error
 	lines   chan Line
+	batches chan []Line
 	opened  atomic.Int64
 	active  atomic.Int64
 	endWith chan error
 }
 
 func newFake() *fakeSource {
-	return &fakeSource{lines: make(chan Line), endWith: make(chan error, 1)}
+	return &fakeSource{lines: make(chan Line), batches: make(chan []Line), endWith: make(chan error, 1)}
 }
 
 func (f *fakeSource) Tail(ctx context.Context, container string, n int) ([]Line, error) {
@@ -36,7 +37,7 @@ func (f *fakeSource) Tail(ctx context.Context, container string, n int) ([]Line,
 	return append([]Line(nil), h...), f.tailErr
 }
 
-func (f *fakeSource) Follow(ctx context.Context, container string, since time.Time, emit func(Line)) error {
+func (f *fakeSource) Follow(ctx context.Context, container string, since time.Time, emit func([]Line)) error {
 	f.opened.Add(1)
 	f.active.Add(1)
 	defer f.active.Add(-1)
@@ -47,7 +48,9 @@ func (f *fakeSource) Follow(ctx context.Context, container string, since time.Ti
 		case err := <-f.endWith:
 			return err
 		case l := <-f.lines:
-			emit(l)
+			emit([]Line{l})
+		case b := <-f.batches:
+			emit(b)
 		}
 	}
 }
@@ -56,27 +59,58 @@ func (f *fakeSource) push(text string) {
 	f.lines <- Line{Stream: "stdout", Time: time.Now(), Text: text}
 }
 
-func sub(t *testing.T, h *Hub, container string, tail int) *Subscription {
+// viewer reads a subscription a line at a time.
+type viewer struct {
+	*Subscription
+	pending []Line
+}
+
+func sub(t *testing.T, h *Hub, container string, tail int) *viewer {
 	t.Helper()
 	s, err := h.Subscribe(context.Background(), container, tail)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return &viewer{Subscription: s}
 }
 
-func recv(t *testing.T, s *Subscription) Line {
-	t.Helper()
-	select {
-	case l, ok := <-s.C:
-		if !ok {
-			t.Fatal("subscription closed")
+// next is the viewer's next line, or the error that ended it.
+func (v *viewer) next(d time.Duration) (Line, error) {
+	if len(v.pending) == 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		lines, err := nextFlat(ctx, v.Subscription, 0)
+		if err != nil {
+			return Line{}, err
 		}
-		return l
-	case <-time.After(5 * time.Second):
-		t.Fatal("no line within 5s")
+		v.pending = lines
 	}
-	return Line{}
+	l := v.pending[0]
+	v.pending = v.pending[1:]
+	return l, nil
+}
+
+// nextFlat is Next's lines copied into one slice, the first line
+// carrying the skip count as the websocket message does.
+func nextFlat(ctx context.Context, s *Subscription, limit int) ([]Line, error) {
+	segs, skipped, err := s.Next(ctx, nil, limit)
+	var out []Line
+	for _, seg := range segs {
+		out = append(out, seg...)
+	}
+	if len(out) > 0 {
+		out[0].Skipped = skipped
+	}
+	return out, err
+}
+
+func recv(t *testing.T, v *viewer) Line {
+	t.Helper()
+	l, err := v.next(5 * time.Second)
+	if err != nil {
+		t.Fatalf("no line: %v", err)
+	}
+	return l
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -91,7 +125,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestHub_fanOutOneStream(t *testing.T) {
 	f := newFake()
 	h := NewHub(f, Options{})
-	subs := []*Subscription{sub(t, h, "c1", 0), sub(t, h, "c1", 0), sub(t, h, "c1", 0)}
+	subs := []*viewer{sub(t, h, "c1", 0), sub(t, h, "c1", 0), sub(t, h, "c1", 0)}
 	for i := range 50 {
 		f.push(fmt.Sprint("line ", i))
 	}
@@ -146,14 +180,18 @@ func TestHub_lateJoinerGetsBacklog(t *testing.T) {
 
 func TestHub_slowViewerSkipsWithoutSlowingOthers(t *testing.T) {
 	f := newFake()
-	h := NewHub(f, Options{Buffer: 4})
+	h := NewHub(f, Options{Buffer: 4 * (lineCost + 60)})
 	slow := sub(t, h, "c1", 0)
 	fast := sub(t, h, "c1", 0)
 	defer slow.Close()
 	defer fast.Close()
 	var counted atomic.Uint64
 	go func() {
-		for l := range fast.C {
+		for {
+			l, err := fast.next(time.Minute)
+			if err != nil {
+				return
+			}
 			// Every line is either delivered or counted as skipped.
 			counted.Add(1 + l.Skipped)
 		}
@@ -194,16 +232,8 @@ func TestHub_streamEndClosesViewers(t *testing.T) {
 	recv(t, s)
 	boom := errors.New("container gone")
 	f.endWith <- boom
-	select {
-	case _, ok := <-s.C:
-		if ok {
-			t.Fatal("unexpected line")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("subscription not closed at stream end")
-	}
-	if !errors.Is(s.Err(), boom) {
-		t.Fatalf("Err = %v", s.Err())
+	if _, err := s.next(5 * time.Second); !errors.Is(err, boom) {
+		t.Fatalf("after the stream's end Next = %v, want the stream's error", err)
 	}
 	s.Close() // closing after the end is harmless
 	// A new viewer opens a new engine stream.
@@ -251,10 +281,9 @@ func TestHub_concurrentViewers(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				select {
-				case <-s.C:
-				case <-time.After(time.Millisecond):
-				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+				s.Next(ctx, nil, 1)
+				cancel()
 				s.Close()
 			}
 		}()
@@ -284,7 +313,7 @@ func TestHub_historyHonoursTail(t *testing.T) {
 	// The follow replays the newest history line (same time): not twice.
 	f.lines <- f.history[4]
 	f.push("new")
-	for _, s := range []*Subscription{none, two} {
+	for _, s := range []*viewer{none, two} {
 		if l := recv(t, s); l.Text != "new" || l.Seq != 6 {
 			t.Fatalf("live line %+v; want 'new' as line 6", l)
 		}
@@ -296,11 +325,8 @@ func TestHub_tailErrorClosesViewer(t *testing.T) {
 	f.tailErr = errors.New("no such container")
 	h := NewHub(f, Options{})
 	s := sub(t, h, "gone", 10)
-	if _, ok := <-s.C; ok {
-		t.Fatal("got a line from a failed stream")
-	}
-	if s.Err() == nil || s.Err().Error() != "no such container" {
-		t.Fatalf("Err = %v", s.Err())
+	if l, err := s.next(5 * time.Second); err == nil || err.Error() != "no such container" {
+		t.Fatalf("Next = %+v, %v; want the engine's error", l, err)
 	}
 	eventually(t, "the failed stream to be forgotten", func() bool { return h.OpenStreams() == 0 })
 }

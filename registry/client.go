@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,13 @@ type Options struct {
 	// the engine and its compressed layers, about twice its size. Empty
 	// means os.TempDir().
 	TempDir string
+	// GzipLevel is the compression level of pushed layers (compress/gzip's
+	// 1 to 9); zero means 1, gzip.BestSpeed: layers are mostly compressed
+	// binaries, where higher levels cost several times the CPU for a few
+	// percent. The engine's own push uses gzip's default, 6. A layer
+	// pushed at another level has another digest, so the registry stores
+	// it again.
+	GzipLevel int
 }
 
 // Client resolves, pulls, tags and pushes images. It is safe for
@@ -96,6 +104,7 @@ type Client struct {
 	transport http.RoundTripper
 	jobs      int
 	tempDir   string
+	gzipLevel int
 	blobs     *blobCache
 
 	platformMu sync.Mutex
@@ -111,6 +120,14 @@ func New(opts Options) (*Client, error) {
 		jobs:     opts.Jobs,
 		tempDir:  opts.TempDir,
 		blobs:    newBlobCache(),
+	}
+	switch {
+	case opts.GzipLevel == 0:
+		c.gzipLevel = gzip.BestSpeed
+	case opts.GzipLevel < gzip.BestSpeed || opts.GzipLevel > gzip.BestCompression:
+		return nil, fmt.Errorf("registry options: gzip level %d is not 1 to 9", opts.GzipLevel)
+	default:
+		c.gzipLevel = opts.GzipLevel
 	}
 	for _, h := range opts.Insecure {
 		n, err := NormalizeHost(h)

@@ -55,7 +55,7 @@ type PushedLayer struct {
 // receives per-layer events.
 //
 // Layers are read with the engine's image export and compressed by kaj
-// (gzip, fastest level); the compression is deterministic, so pushing the
+// (gzip, Options.GzipLevel, fastest by default); the compression is deterministic, so pushing the
 // same layer again finds it in the repository without uploading it. A
 // layer the Client has seen in another repository of the same registry is
 // mounted from there instead.
@@ -338,7 +338,7 @@ func (p *pushJob) compress(ctx context.Context, i int, diffID v1.Hash) (*fileLay
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 1<<20)
 	cw := &countWriter{w: bw}
-	zw, err := gzip.NewWriterLevel(cw, gzip.BestSpeed)
+	zw, err := gzip.NewWriterLevel(cw, p.c.gzipLevel)
 	if err != nil {
 		return nil, err
 	}

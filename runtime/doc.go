@@ -18,6 +18,19 @@
 // first check kaj.managed: kaj never stops, removes or reports an object it
 // did not label, and treats one as not found.
 //
+// # Listing
+//
+// ListAll reports one kaj instance's containers (kaj.managed plus the
+// instance's extra labels) from one engine call, without inspecting each:
+// another kaj on the same engine is never listed. List reports every kaj
+// container of an app with full detail, one inspect per container.
+//
+// # Logs
+//
+// Logs delivers lines one by one; LogBatches hands over each read of the
+// engine's stream (up to 256 KiB) as one batch, so a reader that fans
+// lines out pays its costs once per read rather than once per line.
+//
 // # Errors
 //
 // Bad input is refused before the engine is called, with a

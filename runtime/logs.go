@@ -1,16 +1,15 @@
 package runtime
 
 import (
-	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"time"
 
-	"github.com/moby/moby/api/pkg/stdcopy"
 	mclient "github.com/moby/moby/client"
 )
 
@@ -51,6 +50,22 @@ type LogOptions struct {
 // stream and is returned. emit runs on the calling goroutine; a slow emit
 // holds up the engine's stream, not other callers.
 func (d *Docker) Logs(ctx context.Context, id string, opts LogOptions, emit func(LogLine) error) error {
+	return d.LogBatches(ctx, id, opts, func(batch []LogLine) error {
+		for _, l := range batch {
+			if err := emit(l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// LogBatches is Logs handing over lines in batches: each batch is the
+// whole lines one read of the engine's stream held, up to
+// maxBatchLines. Under a flood a read brings hundreds of lines; when the
+// log is quiet a batch is one line, passed on as soon as it arrives.
+// emit may keep the slice.
+func (d *Docker) LogBatches(ctx context.Context, id string, opts LogOptions, emit func([]LogLine) error) error {
 	if opts.Tail < 0 {
 		return invalid("LogOptions.Tail", strconv.Itoa(opts.Tail), "a tail is a number of lines; zero means all")
 	}
@@ -75,17 +90,17 @@ func (d *Docker) Logs(ctx context.Context, id string, opts LogOptions, emit func
 	}
 	defer rc.Close()
 	var emitErr error
-	send := func(l LogLine) error {
-		if err := emit(l); err != nil {
+	send := func(b []LogLine) error {
+		if err := emit(b); err != nil {
 			emitErr = err
 			return err
 		}
 		return nil
 	}
 	if c.Config.Tty {
-		err = readRaw(rc, send)
+		err = readRawBatches(rc, send)
 	} else {
-		_, err = stdcopy.StdCopy(&logWriter{stream: Stdout, emit: send}, &logWriter{stream: Stderr, emit: send}, rc)
+		err = readMuxed(rc, send)
 	}
 	switch {
 	case emitErr != nil:
@@ -96,6 +111,139 @@ func (d *Docker) Logs(ctx context.Context, id string, opts LogOptions, emit func
 		return fmt.Errorf("reading logs of %s: %w", name, err)
 	}
 	return nil
+}
+
+// Reading the engine's log stream: reads of up to readBuffer bytes (a
+// read returns what has arrived, so this is a ceiling, not a wait), and
+// at most maxBatchLines lines handed over at once so a viewer far behind
+// still gets its first lines early.
+const (
+	readBuffer    = 256 << 10
+	maxBatchLines = 4096
+)
+
+// readMuxed reads the engine's multiplexed stream (8-byte frame headers:
+// stream, 3 zero bytes, big-endian length) and emits the lines of each
+// read as one batch.
+func readMuxed(r io.Reader, emit func([]LogLine) error) error {
+	var batch []LogLine
+	add := func(l LogLine) error {
+		batch = append(batch, l)
+		if len(batch) == maxBatchLines {
+			return flush(&batch, emit)
+		}
+		return nil
+	}
+	out := logWriter{stream: Stdout, emit: add}
+	errw := logWriter{stream: Stderr, emit: add}
+	buf := make([]byte, readBuffer)
+	start, end := 0, 0
+	for {
+		n, rerr := r.Read(buf[end:])
+		end += n
+		for end-start >= 8 {
+			size := int(binary.BigEndian.Uint32(buf[start+4 : start+8]))
+			if end-start < 8+size {
+				break
+			}
+			payload := buf[start+8 : start+8+size]
+			var err error
+			switch buf[start] {
+			case 0, 1:
+				_, err = out.Write(payload)
+			case 2:
+				_, err = errw.Write(payload)
+			case 3: // the engine's own error about the stream
+				return fmt.Errorf("the engine says: %s", bytes.TrimSpace(payload))
+			default:
+				return fmt.Errorf("unknown stream %d in the engine's log stream", buf[start])
+			}
+			if err != nil {
+				return err
+			}
+			start += 8 + size
+		}
+		if err := flush(&batch, emit); err != nil {
+			return err
+		}
+		// Keep the unfinished frame at the buffer's start, in a larger
+		// buffer when it would not fit.
+		end = copy(buf, buf[start:end])
+		start = 0
+		if end >= 8 {
+			if need := 8 + int(binary.BigEndian.Uint32(buf[4:8])); need > len(buf) {
+				buf = append(buf[:end:end], make([]byte, need-end)...)
+			}
+		}
+		if rerr == io.EOF {
+			if end > 0 {
+				return io.ErrUnexpectedEOF
+			}
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// flush hands a non-empty batch over and starts a new one.
+func flush(batch *[]LogLine, emit func([]LogLine) error) error {
+	if len(*batch) == 0 {
+		return nil
+	}
+	b := *batch
+	*batch = nil
+	return emit(b)
+}
+
+// readRawBatches reads a TTY container's log in batches: one stream,
+// lines ending in "\r\n", each led by its time.
+func readRawBatches(r io.Reader, emit func([]LogLine) error) error {
+	var batch []LogLine
+	buf := make([]byte, readBuffer)
+	end := 0
+	for {
+		n, rerr := r.Read(buf[end:])
+		end += n
+		start := 0
+		for {
+			i := bytes.IndexByte(buf[start:end], '\n')
+			if i < 0 {
+				break
+			}
+			batch = append(batch, rawLine(buf[start:start+i]))
+			start += i + 1
+			if len(batch) == maxBatchLines {
+				if err := flush(&batch, emit); err != nil {
+					return err
+				}
+			}
+		}
+		end = copy(buf, buf[start:end])
+		if end == len(buf) { // a line longer than the buffer: pass it on in parts
+			batch = append(batch, rawLine(buf[:end]))
+			end = 0
+		}
+		if rerr != nil && end > 0 {
+			batch = append(batch, rawLine(buf[:end]))
+			end = 0
+		}
+		if err := flush(&batch, emit); err != nil {
+			return err
+		}
+		if errors.Is(rerr, io.EOF) {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+func rawLine(b []byte) LogLine {
+	t, text := splitTimestamp(bytes.TrimRight(b, "\r\n"))
+	return LogLine{Stream: Stdout, Time: t, Text: string(bytes.TrimRight(text, "\r"))}
 }
 
 // lastLogs is the last n lines of a container's log as text, stderr lines
@@ -152,25 +300,16 @@ func (w *logWriter) Write(msg []byte) (int, error) {
 	return n, nil
 }
 
-// readRaw reads a TTY container's log: one stream, lines ending in
-// "\r\n", each led by its time.
+// readRaw reads a TTY container's log line by line.
 func readRaw(r io.Reader, emit func(LogLine) error) error {
-	br := bufio.NewReader(r)
-	for {
-		b, err := br.ReadBytes('\n')
-		if len(b) > 0 {
-			t, text := splitTimestamp(bytes.TrimRight(b, "\r\n"))
-			if eerr := emit(LogLine{Stream: Stdout, Time: t, Text: string(bytes.TrimRight(text, "\r"))}); eerr != nil {
-				return eerr
+	return readRawBatches(r, func(b []LogLine) error {
+		for _, l := range b {
+			if err := emit(l); err != nil {
+				return err
 			}
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+		return nil
+	})
 }
 
 // splitTimestamp splits "<RFC 3339 time> <text>" into its parts; text

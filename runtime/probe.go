@@ -13,14 +13,19 @@ import (
 
 // Backoff is a bounded exponential backoff: the wait before retry n
 // (counting from 0) is Initial·Factorⁿ, at most Max.
+//
+// The zero value waits 10ms, 15ms, 22ms, … growing by half each time up
+// to 100ms: readiness probes of a database or an app's health check are
+// cheap (an inspect and a connection), and a deploy waits on them, so
+// the time between the server becoming ready and the probe noticing is
+// kept under 100ms instead of the seconds a coarse cap costs.
 type Backoff struct {
-	// Initial is the first wait; zero means 10ms. Probes are cheap (an
-	// inspect and a connection), and a server that is up a moment after
-	// its start should not wait for a coarse first retry.
+	// Initial is the first wait; zero means 10ms. A server that is up a
+	// moment after its start should not wait for a coarse first retry.
 	Initial time.Duration
-	// Max caps every wait; zero means 1s.
+	// Max caps every wait; zero means 100ms.
 	Max time.Duration
-	// Factor is the growth per retry; below 1 means 2.
+	// Factor is the growth per retry; below 1 means 1.5.
 	Factor float64
 }
 
@@ -31,10 +36,10 @@ func (b Backoff) Delay(n int) time.Duration {
 		d = 10 * time.Millisecond
 	}
 	if lim <= 0 {
-		lim = time.Second
+		lim = 100 * time.Millisecond
 	}
 	if f < 1 {
-		f = 2
+		f = 1.5
 	}
 	for ; n > 0 && d < lim; n-- {
 		d = time.Duration(float64(d) * f)

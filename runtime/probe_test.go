@@ -127,8 +127,8 @@ func TestBackoff_Delay(t *testing.T) {
 		}
 	}
 	var zero Backoff
-	if zero.Delay(0) != 10*time.Millisecond || zero.Delay(100) != time.Second {
-		t.Errorf("zero Backoff: Delay(0) = %v, Delay(100) = %v; want 10ms, 1s", zero.Delay(0), zero.Delay(100))
+	if zero.Delay(0) != 10*time.Millisecond || zero.Delay(1) != 15*time.Millisecond || zero.Delay(100) != 100*time.Millisecond {
+		t.Errorf("zero Backoff: Delay(0) = %v, Delay(1) = %v, Delay(100) = %v; want 10ms, 15ms, 100ms", zero.Delay(0), zero.Delay(1), zero.Delay(100))
 	}
 }
 

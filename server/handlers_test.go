@@ -93,7 +93,7 @@ func (f fakeEngine) Info(ctx context.Context) (runtime.EngineInfo, error) {
 type idleLogs struct{}
 
 func (idleLogs) Tail(ctx context.Context, c string, n int) ([]logstream.Line, error) { return nil, nil }
-func (idleLogs) Follow(ctx context.Context, c string, since time.Time, emit func(logstream.Line)) error {
+func (idleLogs) Follow(ctx context.Context, c string, since time.Time, emit func([]logstream.Line)) error {
 	<-ctx.Done()
 	return nil
 }

@@ -78,7 +78,7 @@ type pageLogSource struct{}
 func (pageLogSource) Tail(ctx context.Context, container string, n int) ([]logstream.Line, error) {
 	return nil, nil
 }
-func (pageLogSource) Follow(ctx context.Context, container string, since time.Time, emit func(logstream.Line)) error {
+func (pageLogSource) Follow(ctx context.Context, container string, since time.Time, emit func([]logstream.Line)) error {
 	<-ctx.Done()
 	return nil
 }

@@ -53,3 +53,22 @@ func BenchmarkAppendLines(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+func TestAppendSegments(t *testing.T) {
+	at := time.Date(2026, 11, 26, 20, 1, 2, 0, time.UTC)
+	segs := [][]logstream.Line{
+		{{Seq: 1, Stream: "stdout", Time: at.Add(-time.Hour), Text: "old"}},
+		{{Seq: 2, Stream: "stdout", Time: at, Text: "a"}, {Seq: 3, Stream: "stderr", Time: at, Text: "b", Repeats: 2}},
+	}
+	got, left := appendSegments(nil, "c", segs, 5, at.Add(-time.Minute))
+	want, _ := json.Marshal(wsMessage{Type: "lines", Container: "c", Lines: []logstream.Line{
+		{Seq: 2, Stream: "stdout", Time: at, Text: "a", Skipped: 5}, {Seq: 3, Stream: "stderr", Time: at, Text: "b", Repeats: 2}}})
+	if string(got) != string(want) || left != 0 {
+		t.Fatalf("appendSegments:\n got %s (%d left)\nwant %s", got, left, want)
+	}
+	// Nothing after since: no message, the skip count kept for the next.
+	got, left = appendSegments([]byte("x"), "c", segs[:1], 5, at)
+	if string(got) != "x" || left != 5 {
+		t.Fatalf("got %q, %d left; want nothing and 5", got, left)
+	}
+}

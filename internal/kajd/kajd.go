@@ -325,9 +325,14 @@ func (e engineLogs) Tail(ctx context.Context, id string, n int) ([]logstream.Lin
 // and the follow starting are wanted, far fewer than this.
 const followTail = 1000
 
-func (e engineLogs) Follow(ctx context.Context, id string, since time.Time, emit func(logstream.Line)) error {
-	return e.d.Logs(ctx, id, runtime.LogOptions{Since: since, Tail: followTail, Follow: true}, func(l runtime.LogLine) error {
-		emit(logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text})
+// Follow hands the hub each read of the engine's stream as one batch.
+func (e engineLogs) Follow(ctx context.Context, id string, since time.Time, emit func([]logstream.Line)) error {
+	return e.d.LogBatches(ctx, id, runtime.LogOptions{Since: since, Tail: followTail, Follow: true}, func(b []runtime.LogLine) error {
+		out := make([]logstream.Line, len(b))
+		for i, l := range b {
+			out[i] = logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text}
+		}
+		emit(out)
 		return nil
 	})
 }

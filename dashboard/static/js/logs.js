@@ -200,6 +200,7 @@ export class LogViewer {
         this.resumeAfter = null;
       }
       if (l.skipped) fresh.push({ kind: "skip", k: l.skipped, t });
+      if (l.repeats) fresh.push({ kind: "repeat", k: l.repeats, t });
       fresh.push({ kind: "line", t, e: l.stream === "stderr", x: l.text || "" });
       if (!this.last || this.last.t !== t) this.last = { t, texts: [] };
       this.last.texts.push(l.text);
@@ -379,6 +380,9 @@ export class LogViewer {
     if (l.kind === "skip") {
       return '<div class="log-line skipped"><span class="ln-mark"></span>… ' + fmtCount(l.k) + " lines skipped here: the viewer fell behind</div>";
     }
+    if (l.kind === "repeat") {
+      return '<div class="log-line skipped"><span class="ln-mark"></span>… ' + fmtCount(l.k) + " lines the engine sent again after rotating its log file were left out here</div>";
+    }
     const stream = l.e ? "stderr" : "stdout";
     const time = this.times ? '<span class="ln-time">' + fmtTime(l.t) + "</span>" : "";
     return '<div class="log-line ' + stream + '" data-n="' + l.n + '"><span class="ln-mark" title="' + stream + '"></span>' + time +
@@ -428,6 +432,7 @@ export class LogViewer {
     const out = [];
     for (const l of all) {
       if (l.kind === "skip") out.push("# " + l.k + " lines skipped");
+      else if (l.kind === "repeat") out.push("# " + l.k + " repeated lines left out");
       else out.push(l.t + " " + (l.e ? "stderr" : "stdout") + " " + this.plain(l));
     }
     const blob = new Blob([out.join("\n") + "\n"], { type: "text/plain;charset=utf-8" });

@@ -1,0 +1,72 @@
+package logstream
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// stuckSource's first follow delivers two lines and then hangs, as the
+// json-file driver's follow can after a rotation, while the log goes on;
+// a follow from a later since delivers the rest, from that instant.
+type stuckSource struct {
+	mu      sync.Mutex
+	log     []Line
+	follows []time.Time // the since of each follow
+}
+
+func (s *stuckSource) Tail(ctx context.Context, container string, n int) ([]Line, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.follows) == 0 {
+		return nil, nil // the history, before anything was written
+	}
+	return s.log[len(s.log)-1:], nil
+}
+
+func (s *stuckSource) Follow(ctx context.Context, container string, since time.Time, emit func([]Line)) error {
+	s.mu.Lock()
+	s.follows = append(s.follows, since)
+	first := len(s.follows) == 1
+	var out []Line
+	for _, l := range s.log {
+		if !l.Time.Before(since) {
+			out = append(out, l)
+		}
+	}
+	s.mu.Unlock()
+	if first {
+		out = out[:2]
+	}
+	emit(out)
+	<-ctx.Done()
+	return nil
+}
+
+func TestHub_resumesAStuckFollow(t *testing.T) {
+	base := time.Now().Add(time.Second) // after the follow's first since, now
+	src := &stuckSource{}
+	for i, text := range []string{"one", "two", "three", "four"} {
+		src.log = append(src.log, Line{Stream: "stdout", Time: base.Add(time.Duration(i) * time.Millisecond), Text: text})
+	}
+	h := NewHub(src, Options{StallCheck: 20 * time.Millisecond})
+	v := sub(t, h, "c1", -1) // the backlog too: the first lines may come before the viewer is in
+	defer v.Close()
+	var got []string
+	for len(got) < 4 {
+		l := recv(t, v)
+		if l.Repeats != 0 || l.Skipped != 0 {
+			t.Fatalf("line %+v: a resumed follow's repeat is not news", l)
+		}
+		got = append(got, l.Text)
+	}
+	if got[0] != "one" || got[1] != "two" || got[2] != "three" || got[3] != "four" {
+		t.Fatalf("got %v", got)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(src.follows) != 2 || !src.follows[1].Equal(base.Add(time.Millisecond)) {
+		t.Fatalf("follows from %v; want a second one from the newest line delivered", src.follows)
+	}
+}
