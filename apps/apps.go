@@ -59,6 +59,7 @@ type Options struct {
 type Service struct {
 	opts Options
 	log  *slog.Logger
+	list listCache
 }
 
 // New returns a Service.
@@ -73,6 +74,12 @@ func New(opts Options) (*Service, error) {
 		opts.Logger = slog.Default()
 	}
 	return &Service{opts: opts, log: opts.Logger}, nil
+}
+
+// changed is called after kaj changed an app's containers: the apps list
+// asks the engine again.
+func (s *Service) changed() {
+	s.list.invalidate()
 }
 
 // Create stores a new app, generating its database password, and
@@ -181,6 +188,7 @@ func (s *Service) FromTemplate(life context.Context, actor, id string, p catalog
 // Delete removes an app's containers, network, route and definition; its
 // database volume and credentials only with deleteData.
 func (s *Service) Delete(ctx context.Context, actor, name string, deleteData bool) error {
+	defer s.changed()
 	if err := s.opts.Deployer.Delete(ctx, name, deleteData, actor); err != nil {
 		return err
 	}
@@ -226,6 +234,7 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 		return nil, fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
 	}
 	return s.opts.Jobs.Start(life, kind, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+		defer s.changed()
 		var err error
 		if kind == JobRollback {
 			_, err = s.opts.Deployer.Rollback(ctx, app, to, actor, emit)
@@ -244,7 +253,10 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 
 // Stop stops an app; its address answers 503 until it starts again.
 func (s *Service) Stop(ctx context.Context, actor, name string) (View, error) {
-	if err := s.opts.Deployer.Stop(ctx, name, actor); err != nil {
+	s.changed()
+	err := s.opts.Deployer.Stop(ctx, name, actor)
+	s.changed()
+	if err != nil {
 		return View{}, err
 	}
 	return s.Get(ctx, name)
@@ -252,7 +264,10 @@ func (s *Service) Stop(ctx context.Context, actor, name string) (View, error) {
 
 // Start starts a stopped app and routes to it once it is healthy.
 func (s *Service) Start(ctx context.Context, actor, name string) (View, error) {
-	if err := s.opts.Deployer.Start(ctx, name, actor); err != nil {
+	s.changed()
+	err := s.opts.Deployer.Start(ctx, name, actor)
+	s.changed()
+	if err != nil {
 		return View{}, err
 	}
 	return s.Get(ctx, name)
@@ -260,7 +275,10 @@ func (s *Service) Start(ctx context.Context, actor, name string) (View, error) {
 
 // Restart replaces the app's container without downtime.
 func (s *Service) Restart(ctx context.Context, actor, name string) (View, error) {
-	if err := s.opts.Deployer.Restart(ctx, name, actor); err != nil {
+	s.changed()
+	err := s.opts.Deployer.Restart(ctx, name, actor)
+	s.changed()
+	if err != nil {
 		return View{}, err
 	}
 	return s.Get(ctx, name)

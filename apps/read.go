@@ -51,7 +51,15 @@ func (s *Service) load(only string) ([]record, error) {
 func (s *Service) containers(ctx context.Context, app string) (map[string][]runtime.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineWait)
 	defer cancel()
-	cs, err := s.opts.Deployer.Containers(ctx, app)
+	var (
+		cs  []runtime.Status
+		err error
+	)
+	if app == "" {
+		cs, err = s.list.get(ctx, func(ctx context.Context) ([]runtime.Status, error) { return s.opts.Deployer.Containers(ctx, "") })
+	} else {
+		cs, err = s.opts.Deployer.Containers(ctx, app)
+	}
 	if err != nil {
 		s.log.Warn("listing containers", "app", app, "err", err)
 		return nil, err
@@ -145,13 +153,24 @@ func (s *Service) Releases(name string, limit int) ([]ReleaseView, error) {
 	return out, err
 }
 
-// Container finds the container of app a viewer asked for: "app" (the
-// serving one, else the newest), "db", or the ID (or a prefix of 12 or
-// more) of one of the app's own.
+// AccessKey is the log hub's key of an app's access log, the router's
+// lines for it.
+func AccessKey(app string) string { return "access/" + app }
+
+// Container finds the log source of app a viewer asked for: "app" (the
+// serving container, else the newest), "db", "router" (the access log;
+// its ID is the hub key AccessKey gives), or the ID (or a prefix of 12
+// or more) of one of the app's own containers.
 func (s *Service) Container(ctx context.Context, app, which string) (Container, error) {
 	v, err := s.Get(ctx, app)
 	if err != nil {
 		return Container{}, err
+	}
+	if which == "router" {
+		if s.opts.Routes == nil {
+			return Container{}, ErrNoRouter
+		}
+		return Container{ID: AccessKey(app), Name: "router", Role: "router"}, nil
 	}
 	var best *Container
 	for i, c := range v.Containers {

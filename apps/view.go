@@ -97,6 +97,9 @@ type View struct {
 	URLs []string `json:"urls,omitempty"`
 	// Since is when the serving container started.
 	Since time.Time `json:"since,omitzero"`
+	// Routed is true when kaj's router fronts the app (its access log is
+	// then a log source too).
+	Routed bool `json:"routed"`
 	// Certificates are the states of its domains' certificates.
 	Certificates []DomainCert `json:"certificates,omitempty"`
 }
@@ -106,7 +109,7 @@ type View struct {
 // did not answer, so the absence of containers means nothing. urls are
 // the app's stable addresses (nil without a router).
 func NewView(a store.App, cs []runtime.Status, releases []store.Release, busy, engineOK bool, urls []string) View {
-	v := View{App: a, Busy: busy, Containers: []Container{}}
+	v := View{App: a, Busy: busy, Containers: []Container{}, Routed: urls != nil}
 	if len(releases) > 0 {
 		v.Last = &releases[0]
 	}

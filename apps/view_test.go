@@ -1,8 +1,11 @@
 package apps
 
 import (
+	"context"
 	"net/netip"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
@@ -78,5 +81,41 @@ func TestNewView_releases(t *testing.T) {
 	v := NewView(store.App{Name: "a"}, nil, rels, false, true, nil)
 	if v.Last == nil || v.Last.Number != 3 || v.Live == nil || v.Live.Number != 2 {
 		t.Fatalf("last %+v live %+v", v.Last, v.Live)
+	}
+}
+
+// TestListCache: concurrent misses share one engine call, the answer is
+// reused for a moment, and invalidate makes the next get ask again.
+func TestListCache(t *testing.T) {
+	var c listCache
+	calls := 0
+	var mu sync.Mutex
+	release := make(chan struct{})
+	fetch := func(ctx context.Context) ([]runtime.Status, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		<-release
+		return []runtime.Status{{}}, nil
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.get(context.Background(), fetch) }()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	wg.Wait()
+	if calls != 1 {
+		t.Fatalf("%d engine calls for 8 concurrent misses; want 1", calls)
+	}
+	c.get(context.Background(), fetch)
+	if calls != 1 {
+		t.Fatalf("a fresh answer was not reused: %d calls", calls)
+	}
+	c.invalidate()
+	c.get(context.Background(), fetch)
+	if calls != 2 {
+		t.Fatalf("after invalidate: %d calls; want 2", calls)
 	}
 }

@@ -43,6 +43,7 @@ type Runtime interface {
 	Remove(ctx context.Context, id string, deleteData bool) error
 	RemoveApp(ctx context.Context, app string, deleteData bool) error
 	List(ctx context.Context, app string) ([]runtime.Status, error)
+	ListAll(ctx context.Context, labels map[string]string) ([]runtime.Status, error)
 	Reconcile(ctx context.Context, known func(app, release string) bool) ([]runtime.Object, error)
 	RemoveObject(ctx context.Context, o runtime.Object) error
 }

@@ -104,6 +104,9 @@ func (f *fakeRuntime) Remove(ctx context.Context, id string, deleteData bool) er
 	return nil
 }
 func (f *fakeRuntime) RemoveApp(ctx context.Context, app string, deleteData bool) error { return nil }
+func (f *fakeRuntime) ListAll(ctx context.Context, labels map[string]string) ([]runtime.Status, error) {
+	return f.List(ctx, "")
+}
 func (f *fakeRuntime) List(ctx context.Context, app string) ([]runtime.Status, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

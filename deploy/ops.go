@@ -12,9 +12,15 @@ import (
 	"github.com/kajhq/kaj/store"
 )
 
-// Containers lists app's containers (every app's for ""), app
-// containers before the database, as the runtime orders them.
+// Containers lists app's containers, app containers before the
+// database, as the runtime orders them. For "" it lists every app's in
+// one engine call, only those carrying all of this kaj's labels, from the
+// list answer alone (no restart counts or start times: see
+// runtime.ListAll).
 func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status, error) {
+	if app == "" {
+		return d.rt.ListAll(ctx, d.opts.Labels)
+	}
 	return d.rt.List(ctx, app)
 }
 

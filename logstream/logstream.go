@@ -118,6 +118,7 @@ type Hub struct {
 	mu      sync.Mutex
 	streams map[string]*stream
 	open    atomic.Int64
+	viewers atomic.Int64
 }
 
 // NewHub returns a hub reading from src.
@@ -137,6 +138,9 @@ func NewHub(src Source, opts Options) *Hub {
 // OpenStreams is how many engine log streams are open now; published
 // keys are not counted.
 func (h *Hub) OpenStreams() int { return int(h.open.Load()) }
+
+// Viewers is how many subscriptions are following a stream now.
+func (h *Hub) Viewers() int { return int(h.viewers.Load()) }
 
 type stream struct {
 	hub    *Hub
@@ -212,6 +216,7 @@ func (st *stream) attach(tail int) *Subscription {
 		return sub
 	}
 	st.subs[sub] = struct{}{}
+	st.hub.viewers.Add(1)
 	return sub
 }
 
@@ -370,6 +375,7 @@ func (st *stream) finish(err error) {
 		st.err = err
 	}
 	for sub := range st.subs {
+		st.hub.viewers.Add(-1)
 		sub.closed = true
 		sub.notify()
 	}
@@ -382,6 +388,7 @@ func (h *Hub) leave(sub *Subscription) {
 	defer st.mu.Unlock()
 	if !sub.closed {
 		delete(st.subs, sub)
+		h.viewers.Add(-1)
 		sub.closed = true
 		sub.queue, sub.bytes = nil, 0 // let go of shared batches now
 		sub.notify()

@@ -349,3 +349,24 @@ func TestHub_viewerLeavesDuringHistory(t *testing.T) {
 	}
 	eventually(t, "the abandoned stream to close", func() bool { return h.OpenStreams() == 0 })
 }
+
+// TestHub_Viewers counts subscriptions as they come and go.
+func TestHub_Viewers(t *testing.T) {
+	h := NewHub(nil, Options{})
+	h.Publish("access/a")
+	ctx := context.Background()
+	a, err := h.Subscribe(ctx, "access/a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := h.Subscribe(ctx, "access/a", 0)
+	if n := h.Viewers(); n != 2 {
+		t.Fatalf("viewers %d; want 2", n)
+	}
+	a.Close()
+	b.Close()
+	b.Close()
+	if n := h.Viewers(); n != 0 {
+		t.Fatalf("viewers %d after both left; want 0", n)
+	}
+}

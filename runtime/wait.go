@@ -27,7 +27,7 @@ const logLinesOnFailure = 20
 type WaitOptions struct {
 	// Timeout bounds the wait; zero means DefaultDatabaseTimeout.
 	Timeout time.Duration
-	// Backoff spaces the probes; its zero value is 10ms doubling to 1s.
+	// Backoff spaces the probes; its zero value is 10ms growing by half each time to 100ms.
 	Backoff Backoff
 	// Dial opens the probe's connection to the database's address on its
 	// app network; nil means a plain net.Dialer.
@@ -65,7 +65,7 @@ type HealthOptions struct {
 	// and crashes a moment later is not healthy. Zero means
 	// DefaultStableFor; negative means no window.
 	StableFor time.Duration
-	// Backoff spaces the probes; its zero value is 10ms doubling to 1s.
+	// Backoff spaces the probes; its zero value is 10ms growing by half each time to 100ms.
 	Backoff Backoff
 }
 

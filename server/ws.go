@@ -132,7 +132,8 @@ func sendLines(conn *websocket.Conn, buf *[]byte, container string, lines []logs
 	return conn.WriteMessage(websocket.TextMessage, *buf)
 }
 
-// wsLogs streams one container's log: ?container=app|db|ID, &tail=N lines
+// wsLogs streams one container's log, or the router's access log of the
+// app: ?container=app|db|router|ID, &tail=N lines
 // of history first (default 100; 0 none; "all" as many as kept),
 // &since=RFC3339 or a duration like 10m, &follow=0 for the history only.
 func (s *Server) wsLogs(conn *websocket.Conn) {
@@ -171,7 +172,7 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 		fail(err)
 		return
 	}
-	if conn.Query("follow", "1") == "0" {
+	if conn.Query("follow", "1") == "0" && c.Role != "router" {
 		var batch []logstream.Line
 		var buf []byte
 		n := tail
@@ -199,6 +200,11 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 		}
 		send(conn, wsMessage{Type: "end", Container: c.Name})
 		return
+	}
+	if c.Role == "router" {
+		// Declared before the first request of the app may have been
+		// published, so no engine stream is opened for the key.
+		s.opts.Hub.Publish(c.ID)
 	}
 	sub, err := s.opts.Hub.Subscribe(ctx, c.ID, tail)
 	if err != nil {

@@ -100,6 +100,29 @@ func TestRouter_frontDoor(t *testing.T) {
 	}
 	ws.Close()
 
+	// The router's access log is the app's third log source: one line
+	// per request, through the log hub.
+	logs := c.Dial("/api/v1/apps/" + name + "/logs?container=router&tail=all")
+	logs.SetReadDeadline(time.Now().Add(15 * time.Second))
+	kajtest.Visit(t, app.URL+"/env?seen=1")
+	for found := false; !found; {
+		var m struct {
+			Type  string `json:"type"`
+			Lines []struct {
+				Text string `json:"text"`
+			} `json:"lines"`
+		}
+		if err := logs.ReadJSON(&m); err != nil {
+			t.Fatalf("no access-log line for GET /env: %v", err)
+		}
+		for _, l := range m.Lines {
+			if strings.Contains(l.Text, "GET /env 200") && strings.Contains(l.Text, "upstream=") {
+				found = true
+			}
+		}
+	}
+	logs.Close()
+
 	// A slow request started before a deploy finishes, with 200, on the
 	// container it started on, after the switch.
 	slow := make(chan string, 1)

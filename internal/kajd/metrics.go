@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/config"
 	"github.com/kajhq/kaj/logstream"
 	"github.com/kajhq/kaj/router"
@@ -45,11 +46,31 @@ func (o *observer) deploy(result string, d time.Duration) {
 	o.duration.WithLabelValues(result).Observe(d.Seconds())
 }
 
-// hub exposes the log hub's open engine streams and viewers.
+// hub exposes the log hub's open engine streams and viewers, and feeds
+// it the router's access log: one line per request under each app's
+// access key, shown as the app's third log source.
 func (o *observer) hub(h *logstream.Hub) {
 	o.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "kaj_log_streams_open", Help: "Engine log streams kaj holds open, however many viewers share them.",
 	}, func() float64 { return float64(h.OpenStreams()) }))
+	o.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kaj_log_viewers", Help: "Log viewers following a stream now.",
+	}, func() float64 { return float64(h.Viewers()) }))
+	o.accessFn = func(e router.Entry) {
+		if e.App == "" {
+			return
+		}
+		h.Publish(apps.AccessKey(e.App), logstream.Line{Stream: "stdout", Time: e.Time, Text: accessLine(e)})
+	}
+}
+
+// accessLine is one request as the Logs tab shows it.
+func accessLine(e router.Entry) string {
+	up := e.Upstream
+	if up == "" {
+		up = "-"
+	}
+	return fmt.Sprintf("%s %s %s %d %dB %s upstream=%s from=%s", e.Host, e.Method, e.Path, e.Status, e.Bytes, e.Duration.Round(100*time.Microsecond), up, e.Remote)
 }
 
 // access receives the router's access log; the log hub shows it in the
