@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/kajhq/kaj/catalog"
@@ -60,6 +61,11 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 	list listCache
+	recs struct {
+		mu  sync.Mutex
+		gen uint64
+		all []record
+	}
 }
 
 // New returns a Service.

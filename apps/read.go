@@ -3,6 +3,8 @@ package apps
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
+	"time"
 	"strings"
 
 	"github.com/kajhq/kaj/runtime"
@@ -15,10 +17,33 @@ type record struct {
 }
 
 // load reads one app (only) or all, with their releases, newest first,
-// in one transaction.
+// in one transaction. All apps are decoded once per store generation: the
+// apps list asked again and again (a dashboard, a poller) costs a read of
+// the generation until something is written. The records are shared:
+// callers must not change them.
 func (s *Service) load(only string) ([]record, error) {
-	var out []record
+	recs, _, err := s.loadGen(only)
+	return recs, err
+}
+
+// loadGen is load with the store generation the records are of (zero for
+// one app).
+func (s *Service) loadGen(only string) ([]record, uint64, error) {
+	var (
+		out    []record
+		gen    uint64
+		cached bool
+	)
 	err := s.opts.Store.View(func(tx *store.Tx) error {
+		if only == "" {
+			gen = tx.Generation()
+			s.recs.mu.Lock()
+			out, cached = s.recs.all, s.recs.all != nil && s.recs.gen == gen
+			s.recs.mu.Unlock()
+			if cached {
+				return nil
+			}
+		}
 		var apps []store.App
 		if only != "" {
 			a, err := tx.App(only)
@@ -42,7 +67,12 @@ func (s *Service) load(only string) ([]record, error) {
 		}
 		return nil
 	})
-	return out, err
+	if err == nil && only == "" && !cached {
+		s.recs.mu.Lock()
+		s.recs.gen, s.recs.all = gen, out
+		s.recs.mu.Unlock()
+	}
+	return out, gen, err
 }
 
 // containers lists the containers of app (every app's for "") by app.
@@ -51,15 +81,7 @@ func (s *Service) load(only string) ([]record, error) {
 func (s *Service) containers(ctx context.Context, app string) (map[string][]runtime.Status, error) {
 	ctx, cancel := context.WithTimeout(ctx, engineWait)
 	defer cancel()
-	var (
-		cs  []runtime.Status
-		err error
-	)
-	if app == "" {
-		cs, err = s.list.get(ctx, func(ctx context.Context) ([]runtime.Status, error) { return s.opts.Deployer.Containers(ctx, "") })
-	} else {
-		cs, err = s.opts.Deployer.Containers(ctx, app)
-	}
+	cs, err := s.opts.Deployer.Containers(ctx, app)
 	if err != nil {
 		s.log.Warn("listing containers", "app", app, "err", err)
 		return nil, err
@@ -69,6 +91,23 @@ func (s *Service) containers(ctx context.Context, app string) (map[string][]runt
 		out[c.App] = append(out[c.App], c)
 	}
 	return out, nil
+}
+
+// allContainers is every app's containers by app, from the list cache,
+// with the time the engine gave that answer.
+func (s *Service) allContainers(ctx context.Context) (map[string][]runtime.Status, time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, engineWait)
+	defer cancel()
+	cs, at, err := s.list.get(ctx, func(ctx context.Context) ([]runtime.Status, error) { return s.opts.Deployer.Containers(ctx, "") })
+	if err != nil {
+		s.log.Warn("listing containers", "err", err)
+		return nil, at, err
+	}
+	out := map[string][]runtime.Status{}
+	for _, c := range cs {
+		out[c.App] = append(out[c.App], c)
+	}
+	return out, at, nil
 }
 
 // Get is one app's view. The engine not answering is not an error: the
@@ -97,16 +136,37 @@ func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, 
 // List is every app's view, by name, with one engine call for all; the
 // second result is the engine's error when it did not answer.
 func (s *Service) List(ctx context.Context) ([]View, error, error) {
-	recs, err := s.load("")
+	views, _, engErr, err := s.ListVersion(ctx, "")
+	return views, engErr, err
+}
+
+// ListVersion is List with a version that changes whenever the views may
+// have: a caller that keeps what it made of the views (an encoded
+// answer) may reuse it while the version stays the same.
+//
+// When known is the version the caller already has, the views are not
+// made again and come back nil.
+func (s *Service) ListVersion(ctx context.Context, known string) ([]View, string, error, error) {
+	recs, storeGen, err := s.loadGen("")
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	cs, engErr := s.containers(ctx, "")
+	cs, listAt, engErr := s.allContainers(ctx)
+	busy := fnv.New64a()
+	for _, r := range recs {
+		if s.opts.Deployer.Busy(r.app.Name) {
+			busy.Write([]byte(r.app.Name + "\x00"))
+		}
+	}
+	version := fmt.Sprintf("%d/%d/%x/%t", storeGen, listAt.UnixNano(), busy.Sum64(), engErr == nil)
+	if version == known {
+		return nil, version, engErr, nil
+	}
 	out := make([]View, len(recs))
 	for i, r := range recs {
 		out[i] = NewView(r.app, cs[r.app.Name], r.releases, s.opts.Deployer.Busy(r.app.Name), engErr == nil, s.urls(r.app))
 	}
-	return out, engErr, nil
+	return out, version, engErr, nil
 }
 
 // ReleaseView is a release with what changed since the one before it.

@@ -101,7 +101,7 @@ func TestListCache(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.get(context.Background(), fetch) }()
+		go func() { defer wg.Done(); c.get(context.Background(), fetch) }() //nolint
 	}
 	time.Sleep(50 * time.Millisecond)
 	close(release)

@@ -1,7 +1,11 @@
 package server
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -14,12 +18,43 @@ import (
 // of an app's life; nothing here decides a default, a state or an audit
 // action.
 
+// listApps answers the apps list, encoding it again only when the apps
+// layer says something in it changed: a dashboard or poller asking every
+// second costs a version check, not a thousand views encoded.
 func (s *Server) listApps(c *fiber.Ctx) error {
-	views, _, err := s.opts.Apps.List(c.UserContext())
+	s.appsJSON.Lock()
+	known, body, zipped := s.appsJSON.version, s.appsJSON.body, s.appsJSON.gzip
+	s.appsJSON.Unlock()
+	views, version, _, err := s.opts.Apps.ListVersion(c.UserContext(), known)
 	if err != nil {
 		return err
 	}
-	return c.JSON(views)
+	if views != nil || body == nil {
+		if views == nil {
+			views = []apps.View{}
+		}
+		if body, err = json.Marshal(views); err != nil {
+			return err
+		}
+		// A thousand apps make a megabyte of JSON and a tenth of that
+		// gzipped: compressed once per version, it is cheaper to send
+		// than the plain bytes.
+		var zb bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&zb, gzip.BestSpeed)
+		zw.Write(body)
+		zw.Close()
+		zipped = zb.Bytes()
+		s.appsJSON.Lock()
+		s.appsJSON.version, s.appsJSON.body, s.appsJSON.gzip = version, body, zipped
+		s.appsJSON.Unlock()
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Vary(fiber.HeaderAcceptEncoding)
+	if strings.Contains(c.Get(fiber.HeaderAcceptEncoding), "gzip") {
+		c.Set(fiber.HeaderContentEncoding, "gzip")
+		return c.Send(zipped)
+	}
+	return c.Send(body)
 }
 
 func (s *Server) getApp(c *fiber.Ctx) error {

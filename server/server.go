@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -88,6 +89,12 @@ type Server struct {
 	// streams end with it, not with the request that started them.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// appsJSON is the last apps list answer and its version.
+	appsJSON struct {
+		sync.Mutex
+		version    string
+		body, gzip []byte
+	}
 }
 
 // New builds a server with every route registered.

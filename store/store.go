@@ -251,3 +251,8 @@ func u64key(n uint64) []byte {
 	binary.BigEndian.PutUint64(k, n)
 	return k
 }
+
+// Generation identifies the state a read transaction sees: it changes
+// with every committed write, so a reader may keep what it decoded for as
+// long as the generation stays the same.
+func (t *Tx) Generation() uint64 { return uint64(t.tx.ID()) }
