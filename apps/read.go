@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
