@@ -20,6 +20,14 @@ type Base struct {
 	// tokens, users, events or account.
 	Nav     string
 	Version string
+	// Role is the user's role; CanDeploy and IsAdmin say what the page
+	// offers (the server refuses the rest whatever the page shows).
+	Role      string
+	CanDeploy bool
+	IsAdmin   bool
+	// ChangePassword asks the first admin to replace the generated
+	// password.
+	ChangePassword bool
 }
 
 // AppRow is an app as the pages show it: the apps layer's one read

@@ -64,17 +64,19 @@ func (s *Server) pages() {
 	s.app.Post("/login", loginLimiter(), p.login)
 	s.app.Post("/logout", authed, p.logout)
 
-	s.app.Get("/", authed, p.apps)
-	s.app.Get("/apps/new", authed, p.newApp)
-	s.app.Get("/apps/:name", authed, p.app)
-	s.app.Get("/registries", authed, p.registries)
-	s.app.Get("/images", authed, p.images)
-	s.app.Get("/lint", authed, p.lint)
-	s.app.Get("/tokens", authed, p.tokens)
-	s.app.Get("/users", authed, p.users)
-	s.app.Get("/events", authed, p.events)
-	s.app.Get("/account", authed, p.account)
-	s.app.Post("/account", authed, p.changePassword)
+	viewer, deployer, admin := s.need(auth.Viewer), s.need(auth.Deployer), s.need(auth.Admin)
+	s.app.Get("/", authed, viewer, p.apps)
+	s.app.Get("/apps/new", authed, deployer, p.newApp)
+	s.app.Get("/apps/:name", authed, viewer, p.app)
+	s.app.Get("/registries", authed, viewer, p.registries)
+	s.app.Get("/images", authed, viewer, p.images)
+	s.app.Get("/lint", authed, viewer, p.lint)
+	s.app.Get("/tokens", authed, deployer, p.tokens)
+	s.app.Get("/users", authed, admin, p.users)
+	s.app.Get("/events", authed, viewer, p.events)
+	s.app.Get("/notifications", authed, admin, p.notifications)
+	s.app.Get("/account", authed, viewer, p.account)
+	s.app.Post("/account", authed, viewer, p.changePassword)
 }
 
 // static serves the embedded assets. A URL with the current version names
@@ -140,6 +142,8 @@ func (p *site) base(c *fiber.Ctx, nav string) dashboard.Base {
 	b := dashboard.Base{Nav: nav, Version: buildinfo.Version()}
 	if id, ok := c.Locals(localUser).(identity); ok {
 		b.User = id.User
+		b.Role, b.CanDeploy, b.IsAdmin = string(id.Role), id.Role.Allows(auth.Deployer), id.Role.Allows(auth.Admin)
+		b.ChangePassword = id.User == "admin" && p.s.firstStart()
 		if id.Session != nil {
 			b.CSRF = id.Session.CSRF
 		}
@@ -288,6 +292,7 @@ func (p *site) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	s.setSessionCookie(c, token, sess.ExpiresAt)
+	s.forgetInitialPassword(user)
 	return c.Redirect("/account?changed=1", fiber.StatusSeeOther)
 }
 
