@@ -105,3 +105,21 @@ func (s *Service) Terminal(ctx context.Context, actor, app, which string, dbClie
 	}
 	return plan, done, nil
 }
+
+// notifyOutcome tells Options.Notify how a deploy or rollback ended; a
+// canceled one is neither news nor a failure.
+func (s *Service) notifyOutcome(ctx context.Context, kind, app, actor string, err error) {
+	if s.opts.Notify == nil || ctx.Err() != nil {
+		return
+	}
+	what := "deploy"
+	if kind == JobRollback {
+		what = "rollback"
+	}
+	if err != nil {
+		s.opts.Notify("deploy.failed", app, fmt.Sprintf("%s of %s failed", what, app),
+			fmt.Sprintf("started by %s: %v; the previous release keeps serving", actor, err))
+		return
+	}
+	s.opts.Notify("deploy.succeeded", app, fmt.Sprintf("%s of %s is live", what, app), "started by "+actor)
+}

@@ -134,6 +134,7 @@ type User struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Me        bool
+	Disabled  bool
 }
 
 // UsersPage lists and adds users.
@@ -170,4 +171,11 @@ type ErrorPage struct {
 	Code    int
 	Message string
 	Detail  string
+}
+
+// NotificationsPage lists where kaj sends notifications.
+type NotificationsPage struct {
+	Base
+	Targets []store.NotifyTarget
+	Kinds   []string
 }

@@ -299,6 +299,7 @@ func (s *Server) deleteToken(c *fiber.Ctx) error {
 type userResponse struct {
 	Name      string    `json:"name"`
 	Role      string    `json:"role"`
+	Disabled  bool      `json:"disabled,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -309,7 +310,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	}
 	out := make([]userResponse, len(users))
 	for i, u := range users {
-		out[i] = userResponse{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt}
+		out[i] = userResponse{Name: u.Name, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
 	}
 	return c.JSON(out)
 }
@@ -317,12 +318,23 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 type createUserRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	// Role is viewer, deployer or admin; empty means admin, as before
+	// roles existed.
+	Role string `json:"role"`
 }
 
 func (s *Server) createUser(c *fiber.Ctx) error {
 	var req createUserRequest
 	if err := decode(c, &req); err != nil {
 		return err
+	}
+	role := auth.Admin
+	if req.Role != "" {
+		r, err := auth.ParseRole(req.Role)
+		if err != nil {
+			return err
+		}
+		role = r
 	}
 	hash, err := auth.HashPassword(req.Password)
 	if err != nil {
@@ -333,10 +345,10 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		if _, err := tx.User(req.Name); err == nil {
 			return &apiError{Code: fiber.StatusConflict, Msg: "user " + req.Name + " exists", Field: "name"}
 		}
-		if u, err = tx.PutUser(store.User{Name: req.Name, PasswordHash: hash, Role: "admin"}); err != nil {
+		if u, err = tx.PutUser(store.User{Name: req.Name, PasswordHash: hash, Role: string(role)}); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionUserCreate, Target: req.Name})
+		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionUserCreate, Target: req.Name, Detail: "role " + string(role)})
 		return err
 	})
 	if err != nil {

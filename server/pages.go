@@ -427,7 +427,7 @@ func (p *site) users(c *fiber.Ctx) error {
 	}
 	page := dashboard.UsersPage{Base: p.base(c, "users"), MinLen: auth.MinPasswordLen}
 	for _, u := range users {
-		page.Users = append(page.Users, dashboard.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Me: u.Name == page.User})
+		page.Users = append(page.Users, dashboard.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Me: u.Name == page.User, Disabled: u.Disabled})
 	}
 	return p.render(c, fiber.StatusOK, "users", page)
 }

@@ -23,8 +23,10 @@ import (
 	"github.com/kajhq/kaj/internal/buildinfo"
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/logstream"
+	"github.com/kajhq/kaj/notify"
 	"github.com/kajhq/kaj/registry"
 	"github.com/kajhq/kaj/runtime"
+	"github.com/kajhq/kaj/stats"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -74,6 +76,16 @@ type Options struct {
 	// none. MetricsToken, when set, lets a scraper in without a login.
 	Metrics      http.Handler
 	MetricsToken string
+	// Stats fans containers' resource readings out; Host and Terminals
+	// reach the engine for host totals, pruning and terminals; Notifier
+	// sends notifications. Each may be nil: those routes then say so.
+	Stats     *stats.Hub
+	Host      Host
+	Terminals Terminals
+	Notifier  *notify.Notifier
+	// XtermDir is where the host keeps xterm.js (Debian's libjs-xterm);
+	// the terminal uses kaj's own line console when it is missing.
+	XtermDir string
 	// DataDir is kaj's data directory; the login page names the first
 	// admin's password file in it on first start. Empty: the page
 	// describes the file without its full path.
