@@ -69,7 +69,10 @@ type AppPage struct {
 	Row      AppRow
 	Releases []apps.ReleaseView
 	// Job is a deploy of this app that is running now, to follow.
-	Job         string
+	Job string
+	// Xterm is true when the host has xterm.js to serve for the
+	// terminal; otherwise the page uses kaj's line console.
+	Xterm       bool
 	EngineError string
 }
 

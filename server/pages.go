@@ -75,6 +75,7 @@ func (s *Server) pages() {
 	s.app.Get("/users", authed, admin, p.users)
 	s.app.Get("/events", authed, viewer, p.events)
 	s.app.Get("/notifications", authed, admin, p.notifications)
+	s.app.Get("/xterm/*", authed, admin, s.xtermFile)
 	s.app.Get("/account", authed, viewer, p.account)
 	s.app.Post("/account", authed, viewer, p.changePassword)
 }
@@ -336,7 +337,7 @@ func (p *site) app(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr)}
+	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr), Xterm: p.s.xtermAvailable()}
 	// The page follows the deploy it was opened for (?job=, from the page
 	// that started it, even when it has ended by now), else one running.
 	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kajhq/kaj/dashboard"
@@ -17,4 +20,39 @@ func (p *site) notifications(c *fiber.Ctx) error {
 		page.Kinds = append(page.Kinds, string(k))
 	}
 	return p.render(c, fiber.StatusOK, "notifications", page)
+}
+
+// xtermFiles are the only files served from the xterm folder: the
+// terminal and its fit addon, nothing a path could reach beyond them.
+var xtermFiles = map[string]string{
+	"xterm.js":          fiber.MIMEApplicationJavaScriptCharsetUTF8,
+	"xterm.css":         "text/css; charset=utf-8",
+	"addons/fit/fit.js": fiber.MIMEApplicationJavaScriptCharsetUTF8,
+}
+
+// xtermAvailable says whether the host has xterm.js to serve.
+func (s *Server) xtermAvailable() bool {
+	if s.opts.XtermDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(s.opts.XtermDir, "xterm.js"))
+	return err == nil
+}
+
+// xtermFile serves xterm.js from the host's libjs-xterm at run time, from
+// kaj's own origin, so the page's script-src 'self' policy holds and no
+// third-party code lives in kaj's repository.
+func (s *Server) xtermFile(c *fiber.Ctx) error {
+	name := c.Params("*")
+	ctype, ok := xtermFiles[name]
+	if !ok || s.opts.XtermDir == "" {
+		return &apiError{Code: fiber.StatusNotFound, Msg: "no such xterm file"}
+	}
+	b, err := os.ReadFile(filepath.Join(s.opts.XtermDir, filepath.FromSlash(name)))
+	if err != nil {
+		return &apiError{Code: fiber.StatusNotFound, Msg: "xterm.js is not installed here: apt-get install libjs-xterm, or set dashboard.xterm_dir", Err: err}
+	}
+	c.Set(fiber.HeaderContentType, ctype)
+	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
+	return c.Send(b)
 }
