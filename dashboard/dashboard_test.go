@@ -70,7 +70,7 @@ func sampleApps() []AppRow {
 }
 
 func base(nav string) Base {
-	return Base{User: "admin", CSRF: "csrf-token-value", Nav: nav, Version: "1.2.3"}
+	return Base{User: "admin", CSRF: "csrf-token-value", Nav: nav, Version: "1.2.3", Role: "admin", CanDeploy: true, IsAdmin: true}
 }
 
 // samplePages is one of every page with data that exercises its
@@ -90,7 +90,10 @@ func samplePages() map[string]any {
 		"users":      UsersPage{Base: base("users"), Users: []User{{Name: "admin", Role: "admin", CreatedAt: ago(time.Hour), Me: true}}, MinLen: 12},
 		"events":     EventsPage{Base: base("events"), Events: []store.Event{{Seq: 3, Time: ago(time.Minute), Actor: "admin", Action: "deploy.start", Target: "blog"}}},
 		"account":    AccountPage{Base: base("account"), MinLen: 12, Error: "The current password is wrong", Field: "current"},
-		"error":      ErrorPage{Code: 404, Message: "Not found", Detail: "There is no page at /nope."},
+		"notifications": NotificationsPage{Base: base("notifications"), Kinds: []string{"deploy.failed"}, Targets: []store.NotifyTarget{
+			{ID: "a1", Name: "ops", Kind: "webhook", URL: "https://hooks.example.com/…", LastError: "sending to ops: the webhook answered 500"},
+			{ID: "b2", Name: "mail", Kind: "email", App: "blog", SMTPAddr: "smtp.example.com:587", LastSentAt: new(time.Time)}}},
+		"error": ErrorPage{Code: 404, Message: "Not found", Detail: "There is no page at /nope."},
 	}
 }
 
