@@ -198,7 +198,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	s.audit(u.Name, store.ActionLogin, u.Name, c.IP())
 	s.setSessionCookie(c, token, sess.ExpiresAt)
-	return c.JSON(meResponse{User: u.Name, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+	return c.JSON(meResponse{User: u.Name, Role: u.Role, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
