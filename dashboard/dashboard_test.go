@@ -80,7 +80,7 @@ func samplePages() map[string]any {
 	cat, _ := catalog.Default()
 	return map[string]any{
 		"login":      LoginPage{Next: "/apps/blog", FirstStart: true, PasswordFile: "/var/lib/kaj/initial-admin-password"},
-		"apps":       AppsPage{Base: base("apps"), Apps: rows},
+		"apps":       AppsPage{Base: base("apps"), Apps: rows, Usage: map[string]Usage{"blog": {CPU: 1.5, Memory: 42 << 20}}},
 		"app":        AppPage{Base: base("apps"), App: store.App{Name: "blog", Image: "microblog:1.0.0-prod", Port: 5000, Env: []store.EnvVar{{Name: "A", Value: "1"}, {Name: "S", Secret: true}}, Database: rows[0].Database}, Row: rows[0], Releases: []apps.ReleaseView{{Release: *rows[0].Live, Changes: []store.Change{{Field: "image", From: "microblog:1", To: "microblog:2"}, {Field: "env.SECRET_KEY", From: "(secret)", To: "(secret, changed)"}}}}, Job: "job123"},
 		"new":        NewAppPage{Base: base("apps"), Templates: cat.List(), DatabaseKinds: store.DatabaseKinds},
 		"images":     ImagesPage{Base: base("images"), Images: []Image{{ID: "sha256:" + strings.Repeat("9", 64), Tags: []string{"microblog:1.0.0-prod"}, Size: 23 << 20, Created: ago(time.Hour)}}, Hosts: []string{"registry.example.com"}},

@@ -53,10 +53,19 @@ type LoginPage struct {
 	PasswordFile string
 }
 
+// Usage is a container's latest CPU and memory reading.
+type Usage struct {
+	CPU    float64
+	Memory int64
+}
+
 // AppsPage lists the apps.
 type AppsPage struct {
 	Base
 	Apps []AppRow
+	// Usage is the serving container's latest reading by app name, for
+	// the apps someone watches; the page's script keeps them watched.
+	Usage map[string]Usage
 	// EngineError says why the engine did not answer; states are then
 	// unknown.
 	EngineError string

@@ -323,7 +323,7 @@ func (p *site) apps(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := dashboard.AppsPage{Base: p.base(c, "apps"), EngineError: engineText(engErr), Apps: views}
+	page := dashboard.AppsPage{Base: p.base(c, "apps"), EngineError: engineText(engErr), Apps: views, Usage: p.s.usage(views)}
 	return p.render(c, fiber.StatusOK, "apps", page)
 }
 

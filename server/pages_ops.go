@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/kajhq/kaj/apps"
 	"os"
 	"path/filepath"
 
@@ -55,4 +56,22 @@ func (s *Server) xtermFile(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, ctype)
 	c.Set(fiber.HeaderCacheControl, "private, max-age=3600")
 	return c.Send(b)
+}
+
+// usage is the latest reading of each app's serving container, from the
+// stats streams open now.
+func (s *Server) usage(views []apps.View) map[string]dashboard.Usage {
+	out := map[string]dashboard.Usage{}
+	if s.opts.Stats == nil {
+		return out
+	}
+	latest := s.opts.Stats.Latest()
+	for _, v := range views {
+		for _, c := range v.Containers {
+			if smp, ok := latest[c.ID]; ok && c.Role == "app" && (c.Serving || len(v.Containers) == 1) {
+				out[v.Name] = dashboard.Usage{CPU: smp.CPUPercent, Memory: int64(smp.Memory)}
+			}
+		}
+	}
+	return out
 }
