@@ -286,3 +286,47 @@ func TestNotify_deployFailAndRestartLoop(t *testing.T) {
 		t.Fatalf("app.restarting says %q", e.Detail)
 	}
 }
+
+// TestPrune_keepsReleaseImages: the prune plan (dry run: a real prune
+// would remove other tests' images) never lists an image a release
+// refers to, even when no container uses it any more, and does list an
+// unused image nothing refers to.
+func TestPrune_keepsReleaseImages(t *testing.T) {
+	env := testutil.NewEnv(t)
+	k := kajtest.Start(t, env)
+	c := k.Login(t)
+	name := env.Name("prune")
+	first := env.TestAppImageAs("kaj-e2e-prune-one")
+	deployApp(t, c, name, first, "succeeded")
+	second := env.TestAppImageAs("kaj-e2e-prune-two", "VERSION=2")
+	var app appView
+	c.JSON("GET", "/api/v1/apps/"+name, nil, &app)
+	if code := c.JSON("PUT", "/api/v1/apps/"+name, map[string]any{"image": second, "port": 8080, "health_path": "/healthz", "version": app.Version}, nil); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	if status, ev := c.WaitJob(startJob(t, c, "POST", "/api/v1/apps/"+name+"/deploy", nil), 2*time.Minute); status != "succeeded" {
+		t.Fatalf("second deploy %s: %v", status, ev)
+	}
+	unused := env.TestAppImageAs("kaj-e2e-prune-unused", "VERSION=unused")
+	var plan struct {
+		Removed []struct {
+			Tags []string `json:"tags"`
+		} `json:"removed"`
+		Kept int `json:"kept_for_releases"`
+	}
+	if code := c.JSON("POST", "/api/v1/images/prune?dry_run=1", nil, &plan); code != 200 {
+		t.Fatalf("prune plan: %d", code)
+	}
+	listed := map[string]bool{}
+	for _, im := range plan.Removed {
+		for _, tag := range im.Tags {
+			listed[tag] = true
+		}
+	}
+	if listed[first] || listed[second] {
+		t.Fatalf("the prune plan removes a release's image: %v", plan.Removed)
+	}
+	if !listed[unused] || plan.Kept == 0 {
+		t.Fatalf("the prune plan keeps the unused %s (kept %d): %v", unused, plan.Kept, plan.Removed)
+	}
+}
