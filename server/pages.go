@@ -231,6 +231,10 @@ func (p *site) login(c *fiber.Ctx) error {
 		page := p.loginPage(c)
 		page.Username = name
 		page.Error = "Wrong user name or password."
+		if errors.Is(err, auth.ErrDisabled) {
+			page.Error = capitalize(err.Error()) + "."
+			return p.render(c, fiber.StatusUnauthorized, "login", page)
+		}
 		if !errors.Is(err, auth.ErrBadLogin) {
 			return err
 		}

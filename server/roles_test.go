@@ -2,7 +2,11 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -189,4 +193,39 @@ func decodeJSON(t *testing.T, resp *http.Response, out any) {
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
 		t.Fatalf("decoding: %v", err)
 	}
+}
+
+// TestFirstLogin_asksAndForgetsPassword: while the first admin keeps the
+// generated password every page asks to change it; changing it deletes
+// the initial-admin-password file.
+func TestFirstLogin_asksAndForgetsPassword(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "initial-admin-password")
+	f := newFixture(t, func(o *Options) { o.DataDir = dir })
+	os.WriteFile(file, []byte(f.pw+"\n"), 0o600)
+	f.expect(f.as("GET", "/", ""), 200, `id="change-password"`)
+	b := f.expect(f.as("POST", "/api/v1/auth/password", `{"current":"`+f.pw+`","new":"another-long-password-2"}`), 200)
+	if _, err := os.Stat(file); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the initial password file is still there (%v) after the change: %s", err, b)
+	}
+	var me meResponse
+	json.Unmarshal([]byte(b), &me)
+	resp := f.req("GET", "/", "", map[string]string{"Cookie": sessionCookie + "=" + sessionOf(t, resp0(f, "another-long-password-2"))})
+	if strings.Contains(body(resp), `id="change-password"`) {
+		t.Fatal("the page still asks to change the password")
+	}
+}
+
+func resp0(f *fixture, pw string) *http.Response {
+	return f.req("POST", "/api/v1/auth/login", `{"username":"admin","password":"`+pw+`"}`, nil)
+}
+
+func sessionOf(t *testing.T, r *http.Response) string {
+	for _, c := range r.Cookies() {
+		if c.Name == sessionCookie {
+			return c.Value
+		}
+	}
+	t.Fatalf("no session cookie (status %d)", r.StatusCode)
+	return ""
 }
