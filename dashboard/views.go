@@ -81,7 +81,9 @@ type AppPage struct {
 	Job string
 	// Xterm is true when the host has xterm.js to serve for the
 	// terminal; otherwise the page uses kaj's line console.
-	Xterm       bool
+	Xterm bool
+	// XtermWhy says why xterm.js is not used.
+	XtermWhy    string
 	EngineError string
 }
 

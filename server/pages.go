@@ -341,7 +341,8 @@ func (p *site) app(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr), Xterm: p.s.xtermAvailable()}
+	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr)}
+	page.Xterm, page.XtermWhy = p.s.xtermAvailable()
 	// The page follows the deploy it was opened for (?job=, from the page
 	// that started it, even when it has ended by now), else one running.
 	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {

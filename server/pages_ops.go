@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"github.com/kajhq/kaj/apps"
 	"os"
 	"path/filepath"
@@ -31,13 +32,23 @@ var xtermFiles = map[string]string{
 	"addons/fit/fit.js": fiber.MIMEApplicationJavaScriptCharsetUTF8,
 }
 
-// xtermAvailable says whether the host has xterm.js to serve.
-func (s *Server) xtermAvailable() bool {
+// xtermAvailable says whether the host has a browser build of xterm.js
+// to serve, and when not, why. Debian 12's libjs-xterm 3.8.1 ships a
+// 288-byte CommonJS stub as xterm.js (it require()s files the package
+// does not have), which a browser cannot run: that counts as missing.
+func (s *Server) xtermAvailable() (bool, string) {
 	if s.opts.XtermDir == "" {
-		return false
+		return false, "no xterm folder is configured (dashboard.xterm_dir)"
 	}
-	_, err := os.Stat(filepath.Join(s.opts.XtermDir, "xterm.js"))
-	return err == nil
+	path := filepath.Join(s.opts.XtermDir, "xterm.js")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, "xterm.js is not installed (apt-get install libjs-xterm, or set dashboard.xterm_dir)"
+	}
+	if len(b) < 4<<10 || (len(b) < 64<<10 && bytes.Contains(b, []byte(`require("./`))) {
+		return false, path + " is not a browser build (Debian 12's libjs-xterm ships a CommonJS stub)"
+	}
+	return true, ""
 }
 
 // xtermFile serves xterm.js from the host's libjs-xterm at run time, from

@@ -49,10 +49,20 @@ function open() {
   screen.textContent = "";
   pending = "";
   if (useXterm) {
-    term = new window.Terminal({ convertEol: false, fontSize: 13 });
+    // xterm.js 3 (global fit addon, term.on) and 4/5 (FitAddon, onData).
+    const T = window.Terminal;
+    if (window.fit && typeof T.applyAddon === "function") T.applyAddon(window.fit);
+    term = new T({ fontSize: 13, rendererType: "dom" });
+    if (window.FitAddon && window.FitAddon.FitAddon) {
+      const fa = new window.FitAddon.FitAddon();
+      term.loadAddon(fa);
+      term.fit = () => fa.fit();
+    }
     term.open(screen);
     if (typeof term.fit === "function") term.fit();
-    term.on ? term.on("data", (d) => send({ type: "input", data: d })) : term.onData((d) => send({ type: "input", data: d }));
+    const onData = (d) => send({ type: "input", data: d });
+    if (typeof term.onData === "function") term.onData(onData);
+    else term.on("data", onData);
     term.focus();
   }
   lineForm.hidden = useXterm;
