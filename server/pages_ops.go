@@ -24,12 +24,13 @@ func (p *site) notifications(c *fiber.Ctx) error {
 	return p.render(c, fiber.StatusOK, "notifications", page)
 }
 
-// xtermFiles are the only files served from the xterm folder: the
-// terminal and its fit addon, nothing a path could reach beyond them.
+// xtermFiles are the only files served from the xterm folder, nothing a
+// path could reach beyond them. (Debian 12's addons are CommonJS too;
+// the terminal keeps its 80x24 start size and follows resizes it is
+// told of.)
 var xtermFiles = map[string]string{
-	"xterm.js":          fiber.MIMEApplicationJavaScriptCharsetUTF8,
-	"xterm.css":         "text/css; charset=utf-8",
-	"addons/fit/fit.js": fiber.MIMEApplicationJavaScriptCharsetUTF8,
+	"xterm.js":  fiber.MIMEApplicationJavaScriptCharsetUTF8,
+	"xterm.css": "text/css; charset=utf-8",
 }
 
 // xtermAvailable says whether the host has a browser build of xterm.js

@@ -1,12 +1,10 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -96,44 +94,12 @@ func TestStats_twoViewersOneEngineStream(t *testing.T) {
 	}
 }
 
-// shellImage is the testapp with a static busybox as /bin/sh (Debian's
-// busybox-static), so a terminal has a shell to run.
-func shellImage(t *testing.T, env *testutil.Env) string {
-	t.Helper()
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		if testutil.RequireDocker() {
-			t.Fatalf("reading /bin/busybox: %v (apt-get install busybox-static)", err)
-		}
-		t.Skipf("no static busybox for a test shell: apt-get install busybox-static (%v)", err)
-	}
-	app, err := testutil.TestAppLayer()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sh, err := testutil.Layer(testutil.File{Path: "bin/sh", Mode: 0o755, Data: bb}, testutil.File{Path: "sh", Mode: 0o755, Data: bb})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := testutil.Image(testutil.ImageConfig{Entrypoint: []string{"/testapp"}, Env: []string{"PATH=/bin:/"}, ExposedPorts: []string{"8080/tcp"}, Labels: env.Labels()}, app, sh)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := "kaj-e2e-shell:" + env.ID
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := env.Load(ctx, ref, img); err != nil {
-		t.Fatal(err)
-	}
-	return ref
-}
-
 // TestTerminal_echoAndRoles: an admin's terminal runs echo in the app's
 // container and the output comes back; the session is in the event
 // trail; a viewer is refused before the upgrade.
 func TestTerminal_echoAndRoles(t *testing.T) {
 	env := testutil.NewEnv(t)
-	image := shellImage(t, env)
+	image := env.ShellImage()
 	k := kajtest.Start(t, env)
 	c := k.Login(t)
 	name := env.Name("term")
