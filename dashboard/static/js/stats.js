@@ -41,7 +41,7 @@ function render() {
   const net = rate((s) => s.net_rx + s.net_tx);
   const blk = rate((s) => s.block_read + s.block_write);
   draw("chart-cpu", cpu, 5);
-  draw("chart-mem", mem, last.memory_limit ? last.memory_limit / 20 : 1);
+  draw("chart-mem", mem, 1 << 20); // scaled to what it uses: the limit is often the whole host
   draw("chart-net", net, 1024);
   draw("chart-blk", blk, 1024);
   document.getElementById("stat-cpu").textContent = last.cpu_percent.toFixed(1) + " %";
