@@ -102,6 +102,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if k.AdminPasswordFile, err = firstAdmin(st, cfg.Data.Dir, log); err != nil {
 		return nil, err
 	}
+	// Notifications are sent from Serve on; the router's certificate
+	// events and the apps layer queue them from here.
+	k.Notifier = notify.New(st, notify.Options{Logger: log})
 	if k.Engine, err = runtime.NewDocker(cfg.Docker.Host); err != nil {
 		return nil, err
 	}
@@ -202,7 +205,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		routes = k.FrontDoor
 	}
 	k.Stats = stats.NewHub(k.Engine, stats.Options{Linger: 5 * time.Second})
-	k.Notifier = notify.New(st, notify.Options{Logger: log})
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
 		Routes: routes,
