@@ -38,15 +38,17 @@ var errNoEngineOps = &apiError{Code: fiber.StatusServiceUnavailable, Msg: "this 
 
 // statsMessage is a stats websocket's message: one reading, or the end.
 type statsMessage struct {
-	Type      string          `json:"type"` // sample, end, error
+	Type      string          `json:"type"` // history, sample, end, error
 	Container string          `json:"container,omitempty"`
 	Sample    *runtime.Sample `json:"sample,omitempty"`
-	Error     string          `json:"error,omitempty"`
+	// Samples is the history a viewer starts with, oldest first.
+	Samples []runtime.Sample `json:"samples,omitempty"`
+	Error   string           `json:"error,omitempty"`
 }
 
 // wsStats streams a container's resource readings: ?container=app|db|ID.
-// The kept history (up to five minutes) comes first, then one reading
-// about a second. Every viewer of a container shares one engine stream.
+// The kept history (up to five minutes) comes first in one "history"
+// message, then a "sample" about once a second. Every viewer of a container shares one engine stream.
 func (s *Server) wsStats(conn *websocket.Conn) {
 	ctx, cancel := s.session(conn)
 	defer cancel()
@@ -61,6 +63,12 @@ func (s *Server) wsStats(conn *websocket.Conn) {
 	}
 	sub := s.opts.Stats.Subscribe(c.ID)
 	defer sub.Close()
+	if len(sub.History) > 0 {
+		conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := conn.WriteJSON(statsMessage{Type: "history", Container: c.Name, Samples: sub.History}); err != nil {
+			return
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():

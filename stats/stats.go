@@ -86,8 +86,11 @@ func (h *Hub) Latest() map[string]runtime.Sample {
 
 // Subscription is one viewer of one container's readings.
 type Subscription struct {
-	// C delivers readings in order, the kept history first. It is
-	// closed when the stream ends or Close is called; Err says why.
+	// History is the readings the stream kept, oldest first, at the
+	// moment the viewer joined.
+	History []runtime.Sample
+	// C delivers the readings after History, in order. It is closed
+	// when the stream ends or Close is called; Err says why.
 	C      <-chan runtime.Sample
 	c      chan runtime.Sample
 	st     *stream
@@ -149,11 +152,14 @@ func (st *stream) attach() *Subscription {
 		st.linger.Stop()
 		st.linger = nil
 	}
-	sub := &Subscription{c: make(chan runtime.Sample, h.opts.Buffer+h.opts.History), st: st}
+	// The history is copied, not queued: a viewer's channel then holds
+	// only what arrives while it writes, which keeps 500 viewers small.
+	sub := &Subscription{c: make(chan runtime.Sample, h.opts.Buffer), st: st}
 	sub.C = sub.c
 	n := len(st.history)
+	sub.History = make([]runtime.Sample, 0, n)
 	for i := 0; i < n; i++ {
-		sub.c <- st.history[(st.head+i)%n]
+		sub.History = append(sub.History, st.history[(st.head+i)%n])
 	}
 	if st.done {
 		close(sub.c)

@@ -73,8 +73,8 @@ func TestHub_oneStreamManyViewers(t *testing.T) {
 	}
 	// A late viewer starts with the history.
 	late := h.Subscribe("c1")
-	if len(late.C) < 5 {
-		t.Fatalf("late viewer got %d readings of history; want the kept ones", len(late.C))
+	if len(late.History) < 5 || late.History[0].Memory >= late.History[len(late.History)-1].Memory {
+		t.Fatalf("late viewer got %d readings of history, oldest first; want the kept ones", len(late.History))
 	}
 	late.Close()
 	for _, s := range subs {

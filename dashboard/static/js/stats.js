@@ -58,7 +58,10 @@ function connect() {
   status.textContent = "Waiting for the first reading…";
   ws = socket("/api/v1/apps/" + seg(app) + "/stats?container=" + encodeURIComponent(which.value), {
     onMessage(m) {
-      if (m.type === "sample") {
+      if (m.type === "history") {
+        samples = m.samples.slice(-keep);
+        render();
+      } else if (m.type === "sample") {
         samples.push(m.sample);
         if (samples.length > keep) samples.shift();
         render();
