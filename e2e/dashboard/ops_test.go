@@ -200,3 +200,50 @@ func TestDashboard_statsAndTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestDashboard_viewerSeesNoActions: a viewer reads the app page and its
+// logs, with no deploy, settings, terminal or user management offered;
+// the pages an admin alone may use refuse them.
+func TestDashboard_viewerSeesNoActions(t *testing.T) {
+	env := testutil.NewEnv(t)
+	k := kajtest.Start(t, env)
+	api := k.Login(t)
+	name := env.Name("view")
+	if code := api.JSON("POST", "/api/v1/apps", map[string]any{"name": name, "image": "example.invalid/app:1", "port": 8080}, nil); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	if code := api.JSON("POST", "/api/v1/users", map[string]any{"name": "vera", "password": "a-long-password-1", "role": "viewer"}, nil); code != 201 {
+		t.Fatalf("creating the viewer: %d", code)
+	}
+	b := newBrowser(t, k.URL)
+	b.open("/")
+	b.typeInto("#username", "vera")
+	b.typeInto("#password", "a-long-password-1")
+	b.click(`form[action="/login"] button[type="submit"]`)
+	b.waitFor("leaving the login page", `!location.pathname.startsWith("/login")`, 15*time.Second)
+	if v := eval[bool](b, `document.querySelector('a[href="/apps/new"]').offsetParent !== null`); v {
+		t.Fatal("a viewer is offered New app")
+	}
+	if v := eval[bool](b, `document.querySelector('a[href="/users"]') !== null`); v {
+		t.Fatal("a viewer is offered Users")
+	}
+	b.open("/apps/" + name)
+	for sel, what := range map[string]string{"#deploy-btn": "Deploy", `#settings-form button[type="submit"]`: "Save settings", `[data-open="delete-dialog"]`: "Delete"} {
+		if eval[bool](b, `(() => { const e = document.querySelector(`+js(sel)+`); return !!e && e.offsetParent !== null; })()`) {
+			t.Errorf("a viewer is offered %s", what)
+		}
+	}
+	if eval[bool](b, `document.querySelector("#tab-terminal") !== null`) {
+		t.Error("a viewer is offered the terminal")
+	}
+	if role := eval[string](b, `document.body.dataset.role`); role != "viewer" {
+		t.Fatalf("the page says role %q", role)
+	}
+	b.click("#tab-logs")
+	b.screenshot("viewer-app")
+	b.expect("403")
+	b.open("/users")
+	if txt := eval[string](b, `document.body.innerText`); !strings.Contains(txt, "admin role") {
+		t.Fatalf("the users page did not refuse a viewer: %q", txt)
+	}
+}
