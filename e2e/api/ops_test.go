@@ -302,3 +302,51 @@ func TestPrune_keepsReleaseImages(t *testing.T) {
 		t.Fatalf("the prune plan keeps the unused %s (kept %d): %v", unused, plan.Kept, plan.Removed)
 	}
 }
+
+// TestTerminal_databaseClient: the database "shell" opens mariadb logged
+// in as the app's user, answers a query, and never shows the password.
+func TestTerminal_databaseClient(t *testing.T) {
+	env := testutil.NewEnv(t)
+	db := env.MariaDBImage()
+	k := kajtest.Start(t, env)
+	c := k.Login(t)
+	name := env.Name("dbterm")
+	if code := c.JSON("POST", "/api/v1/apps", map[string]any{"name": name, "image": env.TestAppImage(), "port": 8080, "health_path": "/healthz",
+		"database": map[string]any{"kind": "mariadb", "image": db}}, nil); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	if status, ev := c.WaitJob(startJob(t, c, "POST", "/api/v1/apps/"+name+"/deploy", nil), 3*time.Minute); status != "succeeded" {
+		t.Fatalf("deploy %s: %v", status, ev)
+	}
+	var pw struct {
+		Password string `json:"password"`
+	}
+	c.JSON("GET", "/api/v1/apps/"+name+"/database/password", nil, &pw)
+	if pw.Password == "" {
+		t.Fatal("no database password to compare with")
+	}
+	conn := c.Dial("/api/v1/apps/" + name + "/terminal?container=db&client=1")
+	var out strings.Builder
+	read := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), want); {
+			conn.SetReadDeadline(deadline)
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for %q; output %q: %v", want, out.String(), err)
+			}
+			out.Write(b)
+		}
+	}
+	read("MariaDB [")
+	conn.WriteJSON(map[string]any{"type": "input", "data": "SELECT CURRENT_USER() AS who, 6*7 AS answer;\r"})
+	read("42")
+	conn.WriteJSON(map[string]any{"type": "input", "data": "exit\r"})
+	if strings.Contains(out.String(), pw.Password) {
+		t.Fatalf("the database client showed the password: %q", out.String())
+	}
+	t.Logf("database client session: %q", out.String())
+	if !strings.Contains(out.String(), "@") {
+		t.Fatalf("not logged in as the app's user: %q", out.String())
+	}
+}
