@@ -19,8 +19,8 @@ import (
 )
 
 // deployApp creates and deploys an app of image and fails the test
-// unless the deploy ends with want.
-func deployApp(t *testing.T, c *kajtest.Client, name, image, want string, env ...map[string]any) {
+// unless the deploy ends with want; it returns the deploy's events.
+func deployApp(t *testing.T, c *kajtest.Client, name, image, want string, env ...map[string]any) []map[string]any {
 	t.Helper()
 	body := map[string]any{"name": name, "image": image, "port": 8080, "health_path": "/healthz"}
 	if len(env) > 0 {
@@ -29,9 +29,11 @@ func deployApp(t *testing.T, c *kajtest.Client, name, image, want string, env ..
 	if code := c.JSON("POST", "/api/v1/apps", body, nil); code != 201 {
 		t.Fatalf("create %s: %d", name, code)
 	}
-	if status, ev := c.WaitJob(startJob(t, c, "POST", "/api/v1/apps/"+name+"/deploy", nil), 2*time.Minute); status != want {
+	status, ev := c.WaitJob(startJob(t, c, "POST", "/api/v1/apps/"+name+"/deploy", nil), 2*time.Minute)
+	if status != want {
 		t.Fatalf("deploy %s: %s, want %s: %v", name, status, want, ev)
 	}
+	return ev
 }
 
 type statsMsg struct {
@@ -71,7 +73,13 @@ func TestStats_twoViewersOneEngineStream(t *testing.T) {
 	k := kajtest.Start(t, env)
 	c := k.Login(t)
 	name := env.Name("stats")
-	deployApp(t, c, name, env.TestAppImage(), "succeeded")
+	events := deployApp(t, c, name, env.TestAppImage(), "succeeded")
+	// The Network step names the network, not its 64-character ID.
+	for _, e := range events {
+		if e["step"] == "network" && e["status"] == "succeeded" && e["message"] != "kaj-"+name {
+			t.Fatalf("the network step says %q; want the network's name kaj-%s", e["message"], name)
+		}
+	}
 
 	a := c.Dial("/api/v1/apps/" + name + "/stats")
 	readSample(t, a)

@@ -29,6 +29,9 @@ function send(m) {
 function appendText(s) {
   // A TTY ends lines with \r\n and programs redraw with \r; the console
   // shows lines, so a bare \r starts the line over.
+  // Charset switches (ESC ( B) and private modes (ESC [ ? 2004 h) mean
+  // nothing to a line console.
+  s = s.replace(/\x1b[()*+][0-9A-Za-z]/g, "").replace(/\x1b\[\?[0-9;]*[A-Za-z]/g, "");
   pending += s.replace(/\r\n/g, "\n");
   const lines = pending.split("\n").map((l) => l.slice(l.lastIndexOf("\r") + 1));
   pending = lines.join("\n");
