@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
@@ -247,12 +248,24 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 	defer func() { done("after " + time.Since(started).Round(time.Second).String()) }()
 	defer term.Close()
 	conn.SetReadLimit(64 << 10)
+	// The reader pushes its deadline out after each message; once the
+	// session ends it must not push it past the "now" that stops it.
+	var mu sync.Mutex
+	closing := false
+	extend := func(d time.Duration) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !closing {
+			conn.SetReadDeadline(time.Now().Add(d))
+		}
+	}
+	conn.SetPongHandler(func(string) error { extend(terminalIdle); return nil })
 	readerDone := make(chan struct{})
 	go func() {
 		defer close(readerDone)
 		defer cancel()
 		for {
-			conn.SetReadDeadline(time.Now().Add(30 * time.Minute)) // an idle shell ends
+			extend(terminalIdle)
 			_, raw, err := conn.ReadMessage()
 			if err != nil {
 				return
@@ -274,8 +287,20 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 		}
 	}()
 	go func() {
-		<-ctx.Done()
-		term.Close() // unblocks the output loop
+		// Pings keep proxies from cutting a quiet session; the end of
+		// the session closes the program's TTY, which ends the output
+		// loop below.
+		t := time.NewTicker(pingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				term.Close()
+				return
+			case <-t.C:
+				conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			}
+		}
 	}()
 	buf := make([]byte, 32<<10)
 	for {
@@ -296,6 +321,13 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 	}
 	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 	cancel()
+	mu.Lock()
+	closing = true
 	conn.SetReadDeadline(time.Now())
+	mu.Unlock()
 	<-readerDone
 }
+
+// terminalIdle ends a terminal session whose browser has sent nothing,
+// not even a pong, for this long: it is gone.
+const terminalIdle = 30 * time.Minute
