@@ -12,6 +12,9 @@ function showFields() {
 }
 kind.addEventListener("change", showFields);
 showFields();
+// /notifications?app=NAME (the app page's link) starts a target for it.
+const forApp = new URLSearchParams(location.search).get("app");
+if (forApp) document.getElementById("n-app").value = forApp;
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
