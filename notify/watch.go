@@ -36,7 +36,9 @@ func (n *Notifier) Watch(ctx context.Context, src Events, loop Loop, retry time.
 	var mu sync.Mutex
 	deaths := map[string][]time.Time{}
 	warned := map[string]time.Time{}
+	wait := retry
 	for ctx.Err() == nil {
+		began := time.Now()
 		err := src.WatchEvents(ctx, func(e runtime.ContainerEvent) {
 			if e.App == "" || (e.Action != "die" && e.Action != "oom") {
 				return
@@ -67,12 +69,19 @@ func (n *Notifier) Watch(ctx context.Context, src Events, loop Loop, retry time.
 				Title:  fmt.Sprintf("%s crashed", e.App),
 				Detail: fmt.Sprintf("%s exited with code %d (%s)", what, e.ExitCode, e.Action)})
 		})
+		// A stream that ran a while starts the wait over; one that keeps
+		// failing (the engine is down) is retried less and less often,
+		// up to once a minute, so the log does not fill with it.
+		if time.Since(began) > time.Minute {
+			wait = retry
+		}
 		if err != nil {
-			n.log.Warn("engine events stream ended; reopening", "err", err, "in", retry)
+			n.log.Warn("engine events stream ended; reopening", "err", err, "in", wait)
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(retry):
+		case <-time.After(wait):
 		}
+		wait = min(2*wait, max(retry, time.Minute))
 	}
 }
