@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	mclient "github.com/moby/moby/client"
@@ -115,7 +116,7 @@ func (d *Docker) HostUsage(ctx context.Context) (HostUsage, error) {
 	if err != nil {
 		return HostUsage{}, engineError("reading the engine's host info", err)
 	}
-	du, err := d.cli.DiskUsage(ctx, mclient.DiskUsageOptions{Images: true, Containers: true, Volumes: true})
+	du, err := d.diskUsage(ctx, mclient.DiskUsageOptions{Images: true, Containers: true, Volumes: true})
 	if err != nil {
 		return HostUsage{}, engineError("reading the engine's disk usage", err)
 	}
@@ -140,7 +141,7 @@ type HostImage struct {
 // Images lists every image the engine holds, with how many containers
 // use each (the engine counts them only in its disk usage report).
 func (d *Docker) Images(ctx context.Context) ([]HostImage, error) {
-	res, err := d.cli.DiskUsage(ctx, mclient.DiskUsageOptions{Images: true, Verbose: true})
+	res, err := d.diskUsage(ctx, mclient.DiskUsageOptions{Images: true, Verbose: true})
 	if err != nil {
 		return nil, engineError("listing images", err)
 	}
@@ -174,4 +175,26 @@ func (d *Docker) RemoveImage(ctx context.Context, im HostImage) error {
 		}
 	}
 	return nil
+}
+
+// diskUsage asks the engine for its disk usage one request at a time: the
+// engine runs one such walk at once and answers any other with a
+// conflict ("a disk usage operation is already running"), which is
+// waited out, since another client (docker system df) may hold it too.
+func (d *Docker) diskUsage(ctx context.Context, opts mclient.DiskUsageOptions) (mclient.DiskUsageResult, error) {
+	defer d.locks.lock("disk-usage")()
+	for attempt := 0; ; attempt++ {
+		res, err := d.cli.DiskUsage(ctx, opts)
+		// Engines before 23.0 send this refusal as a plain 500, so it is
+		// recognised by its words here, where the engine's error enters.
+		busy := cerrdefs.IsConflict(err) || (err != nil && strings.Contains(err.Error(), "disk usage operation is already running"))
+		if !busy || attempt == 20 {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -55,6 +55,31 @@ func TestDashboard_fitsEveryWidth(t *testing.T) {
 	b.open("/")
 	login(b, k.Password)
 
+	// Download saves what the filter shows; wrapping lays long lines out
+	// in full.
+	b.open("/apps/" + name)
+	b.click("#tab-logs")
+	b.waitFor("some stderr lines", `document.querySelectorAll("#log-view .log-line.stderr").length >= 2`, 30*time.Second)
+	b.typeInto("#log-filter", "err")
+	b.waitFor("the filter", `Array.from(document.querySelectorAll("#log-view .log-line")).every(l => l.textContent.includes("err"))`, 10*time.Second)
+	eval[bool](b, `(() => { const orig = URL.createObjectURL; URL.createObjectURL = (blob) => { blob.text().then((t) => (window.downloaded = t)); return orig(blob); }; return true; })()`)
+	b.click("#log-download")
+	b.waitFor("the download", `typeof window.downloaded === "string"`, 10*time.Second)
+	dl := eval[string](b, `window.downloaded`)
+	lines := strings.Split(strings.TrimSpace(dl), "\n")
+	for _, l := range lines {
+		if !strings.Contains(l, "err") {
+			t.Fatalf("the download holds a line the filter hides: %q (of %d)", l, len(lines))
+		}
+	}
+	if len(lines) < 1 || !strings.Contains(dl, "stderr") {
+		t.Fatalf("the download is %q", dl)
+	}
+	b.click("#log-wrap")
+	b.waitFor("wrapped lines", `document.querySelector("#log-view").classList.contains("wrap") && getComputedStyle(document.querySelector("#log-view .log-line")).whiteSpace === "pre-wrap"`, 5*time.Second)
+	b.click("#log-wrap")
+	b.typeInto("#log-filter", "")
+
 	pages := []struct{ name, path, tab string }{
 		{"apps", "/", ""}, {"app", "/apps/" + name, ""}, {"app-logs", "/apps/" + name + "#logs", "#tab-logs"},
 		{"app-env", "/apps/" + name + "#env", "#tab-env"}, {"app-resources", "/apps/" + name + "#resources", "#tab-resources"},
