@@ -331,3 +331,78 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 // terminalIdle ends a terminal session whose browser has sent nothing,
 // not even a pong, for this long: it is gone.
 const terminalIdle = 30 * time.Minute
+
+// maxUsageApps bounds one usage stream: a page lists at most this many
+// apps' live columns through one websocket.
+const maxUsageApps = 200
+
+// wsUsage streams the serving containers' readings of several apps over
+// one websocket, for the apps list: ?apps=a,b,c. Each message is a
+// "sample" with App set. Apps without a running container are skipped.
+func (s *Server) wsUsage(conn *websocket.Conn) {
+	ctx, cancel := s.session(conn)
+	defer cancel()
+	if s.opts.Stats == nil {
+		s.wsFail(conn, errNoEngineOps)
+		return
+	}
+	names := strings.Split(conn.Query("apps"), ",")
+	if len(names) > maxUsageApps {
+		names = names[:maxUsageApps]
+	}
+	type reading struct {
+		app string
+		smp runtime.Sample
+	}
+	in := make(chan reading, 64)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for _, name := range names {
+		if name == "" {
+			continue
+		}
+		c, err := s.opts.Apps.Container(ctx, name, "app")
+		if err != nil || c.State != "running" {
+			continue
+		}
+		sub := s.opts.Stats.Subscribe(c.ID)
+		wg.Add(1)
+		go func(app string) {
+			defer wg.Done()
+			defer sub.Close()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case smp, ok := <-sub.C:
+					if !ok {
+						return
+					}
+					select {
+					case in <- reading{app, smp}:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+		}(name)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-in:
+			conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := conn.WriteJSON(usageMessage{Type: "sample", App: r.app, Sample: &r.smp}); err != nil {
+				return
+			}
+		}
+	}
+}
+
+type usageMessage struct {
+	Type   string          `json:"type"`
+	App    string          `json:"app"`
+	Sample *runtime.Sample `json:"sample"`
+}

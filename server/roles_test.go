@@ -63,6 +63,7 @@ var routeRoles = map[string]auth.Role{
 	"POST /api/v1/images/prune":          auth.Admin,
 	"GET /api/v1/host":                   auth.Viewer,
 	"GET /api/v1/stats":                  auth.Viewer,
+	"GET /api/v1/stats/stream":           auth.Viewer, // websocket
 
 	"GET /api/v1/notifications":           auth.Admin,
 	"POST /api/v1/notifications":          auth.Admin,

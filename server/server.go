@@ -208,6 +208,7 @@ func (s *Server) routes() {
 	api.Post("/images/prune", admin, s.pruneImages)
 	api.Get("/host", viewer, s.hostUsage)
 	api.Get("/stats", viewer, s.latestStats)
+	api.Get("/stats/stream", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsUsage))
 
 	api.Get("/notifications", admin, s.listNotifyTargets)
 	api.Post("/notifications", admin, s.putNotifyTarget)

@@ -98,6 +98,23 @@ func TestStats_twoViewersOneEngineStream(t *testing.T) {
 	if code := c.JSON("GET", "/api/v1/host", nil, &host); code != 200 || host.CPUs == 0 || host.Memory == 0 || host.Images == 0 || host.Streams != 1 {
 		t.Fatalf("host totals %d %+v", code, host)
 	}
+	// The apps list's one socket for many apps shares the same stream.
+	u := c.Dial("/api/v1/stats/stream?apps=" + name + ",no-such-app")
+	u.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var um struct {
+		Type   string `json:"type"`
+		App    string `json:"app"`
+		Sample struct {
+			Memory uint64 `json:"memory"`
+		} `json:"sample"`
+	}
+	if err := u.ReadJSON(&um); err != nil || um.Type != "sample" || um.App != name || um.Sample.Memory == 0 {
+		t.Fatalf("usage stream: %+v, %v", um, err)
+	}
+	if n := k.Stats.OpenStreams(); n != 1 {
+		t.Fatalf("%d engine stats streams with the apps list watching too; want 1", n)
+	}
+	u.Close()
 	a.Close()
 	b.Close()
 	// The hub lingers 5s after the last viewer, so a reload reuses it.

@@ -80,6 +80,10 @@ func TestDashboard_fitsEveryWidth(t *testing.T) {
 	b.click("#log-wrap")
 	b.typeInto("#log-filter", "")
 
+	// The apps list's CPU and memory column fills from the live stream.
+	b.open("/")
+	b.waitFor("the usage column", `document.querySelector('td.usage[data-usage=`+js(name)+`]').textContent.includes("%")`, 20*time.Second)
+
 	pages := []struct{ name, path, tab string }{
 		{"apps", "/", ""}, {"app", "/apps/" + name, ""}, {"app-logs", "/apps/" + name + "#logs", "#tab-logs"},
 		{"app-env", "/apps/" + name + "#env", "#tab-env"}, {"app-resources", "/apps/" + name + "#resources", "#tab-resources"},

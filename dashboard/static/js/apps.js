@@ -40,38 +40,34 @@ if (deleted) {
 }
 
 // ---------- live CPU and memory column ----------
-// One stats websocket per listed app with containers; kaj shares each
+// One websocket for every running app listed; kaj shares each
 // container's engine stream with every other viewer. The cell shows the
 // newest reading; the page's refresh re-renders it from the same hub.
 
-import { socket as openSocket, seg as segment } from "./api.js";
+import { socket as openSocket } from "./api.js";
 import { fmtBytes as bytes } from "./ui.js";
 
-const watching = new Map();
+let usage = null;
+let watched = "";
 
 function watchUsage() {
-  const cells = document.querySelectorAll("td.usage[data-watch]");
-  const want = new Set(Array.from(cells, (c) => c.dataset.usage));
-  for (const [app, ws] of watching) {
-    if (!want.has(app)) {
-      ws.close();
-      watching.delete(app);
-    }
-  }
-  for (const app of want) {
-    if (watching.has(app)) continue;
-    const ws = openSocket("/api/v1/apps/" + segment(app) + "/stats?container=app", {
-      onMessage(m) {
-        if (m.type !== "sample") return;
-        const cell = document.querySelector('td.usage[data-usage="' + CSS.escape(app) + '"]');
-        if (cell) cell.textContent = m.sample.cpu_percent.toFixed(1) + "% · " + bytes(m.sample.memory);
-      },
-      onClose() {
-        watching.delete(app);
-      },
-    });
-    watching.set(app, ws);
-  }
+  const apps = Array.from(document.querySelectorAll("td.usage[data-watch]"), (c) => c.dataset.usage).sort().join(",");
+  if (apps === watched && usage) return;
+  if (usage) usage.close();
+  usage = null;
+  watched = apps;
+  if (!apps) return;
+  const ws = openSocket("/api/v1/stats/stream?apps=" + encodeURIComponent(apps), {
+    onMessage(m) {
+      if (m.type !== "sample") return;
+      const cell = document.querySelector('td.usage[data-usage="' + CSS.escape(m.app) + '"]');
+      if (cell) cell.textContent = m.sample.cpu_percent.toFixed(1) + "% · " + bytes(m.sample.memory);
+    },
+    onClose() {
+      if (usage === ws) usage = null;
+    },
+  });
+  usage = ws;
 }
 watchUsage();
-setInterval(watchUsage, 10000);
+setInterval(watchUsage, 5000);
