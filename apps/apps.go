@@ -54,6 +54,9 @@ type Options struct {
 	// DatabaseAlias is the default host name of app databases.
 	DatabaseAlias string
 	Logger        *slog.Logger
+	// Notify, when set, hears of every deploy's and rollback's outcome
+	// (kind "deploy.failed" or "deploy.succeeded"). It must not block.
+	Notify func(kind, app, title, detail string)
 }
 
 // Service owns apps' lives. It is safe for concurrent use.
@@ -253,6 +256,7 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 				s.syncRoute(a)
 			}
 		}
+		s.notifyOutcome(ctx, kind, app, actor, err)
 		return err
 	}), nil
 }

@@ -23,6 +23,9 @@ const MinPasswordLen = 12
 // two was wrong is not said.
 var ErrBadLogin = errors.New("wrong user name or password")
 
+// ErrDisabled is returned for a right password of a disabled user.
+var ErrDisabled = errors.New("this user is disabled; ask an admin to enable it")
+
 // TokenPrefix starts every API token, so a leaked one is recognisable
 // (secret scanners, logs).
 const TokenPrefix = "kaj_"
@@ -52,6 +55,9 @@ func Check(st *store.Store, name, pw string) (store.User, error) {
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(pw)) != nil || err != nil {
 		return store.User{}, ErrBadLogin
+	}
+	if u.Disabled {
+		return store.User{}, ErrDisabled
 	}
 	return u, nil
 }

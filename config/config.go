@@ -26,16 +26,17 @@ import (
 // Config is every setting kaj has. The zero value is not useful; start from
 // Default. config.example.toml documents each key with its default.
 type Config struct {
-	Server   Server   `toml:"server"`
-	Data     Data     `toml:"data"`
-	Docker   Docker   `toml:"docker"`
-	Deploy   Deploy   `toml:"deploy"`
-	Registry Registry `toml:"registry"`
-	Auth     Auth     `toml:"auth"`
-	Lint     Lint     `toml:"lint"`
-	Log      Log      `toml:"log"`
-	Router   Router   `toml:"router"`
-	Metrics  Metrics  `toml:"metrics"`
+	Server    Server    `toml:"server"`
+	Data      Data      `toml:"data"`
+	Docker    Docker    `toml:"docker"`
+	Deploy    Deploy    `toml:"deploy"`
+	Registry  Registry  `toml:"registry"`
+	Auth      Auth      `toml:"auth"`
+	Lint      Lint      `toml:"lint"`
+	Log       Log       `toml:"log"`
+	Router    Router    `toml:"router"`
+	Metrics   Metrics   `toml:"metrics"`
+	Dashboard Dashboard `toml:"dashboard"`
 }
 
 // Router is the front door: the reverse proxy in front of every app.
@@ -68,6 +69,15 @@ type Router struct {
 	// ACMECARoots is a PEM file of roots to trust for the ACME server
 	// itself (a private CA); empty trusts the system's.
 	ACMECARoots string `toml:"acme_ca_roots"`
+}
+
+// Dashboard tunes the web pages.
+type Dashboard struct {
+	// XtermDir is the folder holding xterm.js (Debian's libjs-xterm puts
+	// it in /usr/share/javascript/xterm). The terminal page serves it
+	// from kaj's own origin when present, and uses kaj's simple line
+	// console otherwise.
+	XtermDir string `toml:"xterm_dir"`
 }
 
 // Metrics is the Prometheus endpoint.
@@ -179,6 +189,7 @@ func Default() Config {
 			MaxBodyBytes: 32 << 20, Timeout: Duration(time.Minute), HTTPSRedirect: true,
 			ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
 		},
+		Dashboard: Dashboard{XtermDir: "/usr/share/javascript/xterm"},
 	}
 }
 

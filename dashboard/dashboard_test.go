@@ -70,7 +70,7 @@ func sampleApps() []AppRow {
 }
 
 func base(nav string) Base {
-	return Base{User: "admin", CSRF: "csrf-token-value", Nav: nav, Version: "1.2.3"}
+	return Base{User: "admin", CSRF: "csrf-token-value", Nav: nav, Version: "1.2.3", Role: "admin", CanDeploy: true, IsAdmin: true}
 }
 
 // samplePages is one of every page with data that exercises its
@@ -80,7 +80,7 @@ func samplePages() map[string]any {
 	cat, _ := catalog.Default()
 	return map[string]any{
 		"login":      LoginPage{Next: "/apps/blog", FirstStart: true, PasswordFile: "/var/lib/kaj/initial-admin-password"},
-		"apps":       AppsPage{Base: base("apps"), Apps: rows},
+		"apps":       AppsPage{Base: base("apps"), Apps: rows, Usage: map[string]Usage{"blog": {CPU: 1.5, Memory: 42 << 20}}},
 		"app":        AppPage{Base: base("apps"), App: store.App{Name: "blog", Image: "microblog:1.0.0-prod", Port: 5000, Env: []store.EnvVar{{Name: "A", Value: "1"}, {Name: "S", Secret: true}}, Database: rows[0].Database}, Row: rows[0], Releases: []apps.ReleaseView{{Release: *rows[0].Live, Changes: []store.Change{{Field: "image", From: "microblog:1", To: "microblog:2"}, {Field: "env.SECRET_KEY", From: "(secret)", To: "(secret, changed)"}}}}, Job: "job123"},
 		"new":        NewAppPage{Base: base("apps"), Templates: cat.List(), DatabaseKinds: store.DatabaseKinds},
 		"images":     ImagesPage{Base: base("images"), Images: []Image{{ID: "sha256:" + strings.Repeat("9", 64), Tags: []string{"microblog:1.0.0-prod"}, Size: 23 << 20, Created: ago(time.Hour)}}, Hosts: []string{"registry.example.com"}},
@@ -90,7 +90,10 @@ func samplePages() map[string]any {
 		"users":      UsersPage{Base: base("users"), Users: []User{{Name: "admin", Role: "admin", CreatedAt: ago(time.Hour), Me: true}}, MinLen: 12},
 		"events":     EventsPage{Base: base("events"), Events: []store.Event{{Seq: 3, Time: ago(time.Minute), Actor: "admin", Action: "deploy.start", Target: "blog"}}},
 		"account":    AccountPage{Base: base("account"), MinLen: 12, Error: "The current password is wrong", Field: "current"},
-		"error":      ErrorPage{Code: 404, Message: "Not found", Detail: "There is no page at /nope."},
+		"notifications": NotificationsPage{Base: base("notifications"), Kinds: []string{"deploy.failed"}, Targets: []store.NotifyTarget{
+			{ID: "a1", Name: "ops", Kind: "webhook", URL: "https://hooks.example.com/…", LastError: "sending to ops: the webhook answered 500"},
+			{ID: "b2", Name: "mail", Kind: "email", App: "blog", SMTPAddr: "smtp.example.com:587", LastSentAt: new(time.Time)}}},
+		"error": ErrorPage{Code: 404, Message: "Not found", Detail: "There is no page at /nope."},
 	}
 }
 

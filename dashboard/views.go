@@ -20,6 +20,14 @@ type Base struct {
 	// tokens, users, events or account.
 	Nav     string
 	Version string
+	// Role is the user's role; CanDeploy and IsAdmin say what the page
+	// offers (the server refuses the rest whatever the page shows).
+	Role      string
+	CanDeploy bool
+	IsAdmin   bool
+	// ChangePassword asks the first admin to replace the generated
+	// password.
+	ChangePassword bool
 }
 
 // AppRow is an app as the pages show it: the apps layer's one read
@@ -45,10 +53,19 @@ type LoginPage struct {
 	PasswordFile string
 }
 
+// Usage is a container's latest CPU and memory reading.
+type Usage struct {
+	CPU    float64
+	Memory int64
+}
+
 // AppsPage lists the apps.
 type AppsPage struct {
 	Base
 	Apps []AppRow
+	// Usage is the serving container's latest reading by app name, for
+	// the apps someone watches; the page's script keeps them watched.
+	Usage map[string]Usage
 	// EngineError says why the engine did not answer; states are then
 	// unknown.
 	EngineError string
@@ -61,7 +78,12 @@ type AppPage struct {
 	Row      AppRow
 	Releases []apps.ReleaseView
 	// Job is a deploy of this app that is running now, to follow.
-	Job         string
+	Job string
+	// Xterm is true when the host has xterm.js to serve for the
+	// terminal; otherwise the page uses kaj's line console.
+	Xterm bool
+	// XtermWhy says why xterm.js is not used.
+	XtermWhy    string
 	EngineError string
 }
 
@@ -126,6 +148,7 @@ type User struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Me        bool
+	Disabled  bool
 }
 
 // UsersPage lists and adds users.
@@ -162,4 +185,11 @@ type ErrorPage struct {
 	Code    int
 	Message string
 	Detail  string
+}
+
+// NotificationsPage lists where kaj sends notifications.
+type NotificationsPage struct {
+	Base
+	Targets []store.NotifyTarget
+	Kinds   []string
 }

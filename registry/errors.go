@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,9 +92,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.Kind.Error())
 	switch e.Kind {
 	case ErrBadCredentials:
-		fmt.Fprintf(&b, " for user %q; check the username and password saved for %s", e.User, e.Registry)
+		fmt.Fprintf(&b, " for user %q; check the username and password saved for it", e.User)
 	case ErrAuthRequired:
-		fmt.Fprintf(&b, "; save credentials for %s", e.Registry)
+		b.WriteString("; save credentials for it on the Registries page")
 	case ErrDenied:
 		if e.User != "" {
 			fmt.Fprintf(&b, " for user %q", e.User)
@@ -115,10 +116,17 @@ func (e *Error) Error() string {
 		b.WriteString("; is the engine running and DOCKER_HOST right?")
 	}
 	if e.Err != nil {
-		fmt.Fprintf(&b, ": %v", e.Err)
+		fmt.Fprintf(&b, ": %s", withoutRequest(e.Err.Error()))
 	}
 	return b.String()
 }
+
+// requestPrefix is how go-containerregistry and net/http start an error:
+// "GET https://host/v2/...: ". The message already names the registry
+// once; the URL would repeat it.
+var requestPrefix = regexp.MustCompile(`(?:(?:GET|HEAD|POST|PUT|PATCH|DELETE) )?"?https?://[^\s:"]+(?::\d+)?[^\s"]*"?: `)
+
+func withoutRequest(s string) string { return requestPrefix.ReplaceAllString(s, "") }
 
 // Is reports whether target is the error's Kind.
 func (e *Error) Is(target error) bool { return target == e.Kind }

@@ -23,6 +23,7 @@ const (
 // identity is who a request acts as.
 type identity struct {
 	User    string
+	Role    auth.Role
 	Session *store.Session // nil for API tokens
 }
 
@@ -64,7 +65,11 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 				s.log.Warn("recording token use", "err", err)
 			}
 		}
-		c.Locals(localUser, identity{User: tok.User})
+		role, err := s.userRole(tok.User)
+		if err != nil {
+			return err
+		}
+		c.Locals(localUser, identity{User: tok.User, Role: role})
 		return c.Next()
 	}
 	cookie := c.Cookies(sessionCookie)
@@ -91,8 +96,29 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 			return &apiError{Code: fiber.StatusForbidden, Msg: "missing or wrong CSRF token: send the X-CSRF-Token header from /api/v1/auth/me"}
 		}
 	}
-	c.Locals(localUser, identity{User: sess.User, Session: &sess})
+	role, err := s.userRole(sess.User)
+	if err != nil {
+		return err
+	}
+	c.Locals(localUser, identity{User: sess.User, Role: role, Session: &sess})
 	return c.Next()
+}
+
+// userRole is the role of a logged-in user, read on every request so a
+// change (or a disable) takes effect at once.
+func (s *Server) userRole(name string) (auth.Role, error) {
+	var u store.User
+	err := s.opts.Store.View(func(tx *store.Tx) (err error) { u, err = tx.User(name); return err })
+	if errors.Is(err, store.ErrNotFound) {
+		return "", &apiError{Code: fiber.StatusUnauthorized, Msg: "your user was removed; ask an admin"}
+	}
+	if err != nil {
+		return "", err
+	}
+	if u.Disabled {
+		return "", &apiError{Code: fiber.StatusUnauthorized, Msg: auth.ErrDisabled.Error()}
+	}
+	return auth.Role(u.Role), nil
 }
 
 // checkOrigin refuses a websocket upgrade from another site. Browsers send
@@ -151,6 +177,7 @@ type loginRequest struct {
 
 type meResponse struct {
 	User      string    `json:"user"`
+	Role      string    `json:"role,omitempty"`
 	CSRFToken string    `json:"csrf_token,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
@@ -171,7 +198,7 @@ func (s *Server) login(c *fiber.Ctx) error {
 	}
 	s.audit(u.Name, store.ActionLogin, u.Name, c.IP())
 	s.setSessionCookie(c, token, sess.ExpiresAt)
-	return c.JSON(meResponse{User: u.Name, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+	return c.JSON(meResponse{User: u.Name, Role: u.Role, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
@@ -186,7 +213,7 @@ func (s *Server) logout(c *fiber.Ctx) error {
 
 func (s *Server) me(c *fiber.Ctx) error {
 	id := c.Locals(localUser).(identity)
-	out := meResponse{User: id.User}
+	out := meResponse{User: id.User, Role: string(id.Role)}
 	if id.Session != nil {
 		out.CSRFToken, out.ExpiresAt = id.Session.CSRF, id.Session.ExpiresAt
 	}
@@ -213,6 +240,7 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	s.setSessionCookie(c, token, sess.ExpiresAt)
+	s.forgetInitialPassword(user)
 	return c.JSON(meResponse{User: user, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
 }
 
@@ -271,6 +299,7 @@ func (s *Server) deleteToken(c *fiber.Ctx) error {
 type userResponse struct {
 	Name      string    `json:"name"`
 	Role      string    `json:"role"`
+	Disabled  bool      `json:"disabled,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
@@ -281,7 +310,7 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 	}
 	out := make([]userResponse, len(users))
 	for i, u := range users {
-		out[i] = userResponse{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt}
+		out[i] = userResponse{Name: u.Name, Role: u.Role, Disabled: u.Disabled, CreatedAt: u.CreatedAt}
 	}
 	return c.JSON(out)
 }
@@ -289,12 +318,23 @@ func (s *Server) listUsers(c *fiber.Ctx) error {
 type createUserRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	// Role is viewer, deployer or admin; empty means admin, as before
+	// roles existed.
+	Role string `json:"role"`
 }
 
 func (s *Server) createUser(c *fiber.Ctx) error {
 	var req createUserRequest
 	if err := decode(c, &req); err != nil {
 		return err
+	}
+	role := auth.Admin
+	if req.Role != "" {
+		r, err := auth.ParseRole(req.Role)
+		if err != nil {
+			return err
+		}
+		role = r
 	}
 	hash, err := auth.HashPassword(req.Password)
 	if err != nil {
@@ -305,10 +345,10 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		if _, err := tx.User(req.Name); err == nil {
 			return &apiError{Code: fiber.StatusConflict, Msg: "user " + req.Name + " exists", Field: "name"}
 		}
-		if u, err = tx.PutUser(store.User{Name: req.Name, PasswordHash: hash, Role: "admin"}); err != nil {
+		if u, err = tx.PutUser(store.User{Name: req.Name, PasswordHash: hash, Role: string(role)}); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionUserCreate, Target: req.Name})
+		_, err = tx.AddEvent(store.Event{Actor: actor(c), Action: store.ActionUserCreate, Target: req.Name, Detail: "role " + string(role)})
 		return err
 	})
 	if err != nil {

@@ -73,8 +73,10 @@ func classify(err error) (int, errorBody) {
 	}
 	detail := err.Error()
 	switch {
-	case errors.Is(err, auth.ErrBadLogin):
+	case errors.Is(err, auth.ErrBadLogin), errors.Is(err, auth.ErrDisabled):
 		return fiber.StatusUnauthorized, errorBody{Error: err.Error()}
+	case errors.Is(err, auth.ErrLastAdmin):
+		return fiber.StatusConflict, errorBody{Error: err.Error()}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, runtime.ErrNotFound), errors.Is(err, registry.ErrLocalImageNotFound):
 		return fiber.StatusNotFound, errorBody{Error: "not found", Detail: detail}
 	case errors.Is(err, deploy.ErrBusy):

@@ -64,17 +64,20 @@ func (s *Server) pages() {
 	s.app.Post("/login", loginLimiter(), p.login)
 	s.app.Post("/logout", authed, p.logout)
 
-	s.app.Get("/", authed, p.apps)
-	s.app.Get("/apps/new", authed, p.newApp)
-	s.app.Get("/apps/:name", authed, p.app)
-	s.app.Get("/registries", authed, p.registries)
-	s.app.Get("/images", authed, p.images)
-	s.app.Get("/lint", authed, p.lint)
-	s.app.Get("/tokens", authed, p.tokens)
-	s.app.Get("/users", authed, p.users)
-	s.app.Get("/events", authed, p.events)
-	s.app.Get("/account", authed, p.account)
-	s.app.Post("/account", authed, p.changePassword)
+	viewer, deployer, admin := s.need(auth.Viewer), s.need(auth.Deployer), s.need(auth.Admin)
+	s.app.Get("/", authed, viewer, p.apps)
+	s.app.Get("/apps/new", authed, deployer, p.newApp)
+	s.app.Get("/apps/:name", authed, viewer, p.app)
+	s.app.Get("/registries", authed, viewer, p.registries)
+	s.app.Get("/images", authed, viewer, p.images)
+	s.app.Get("/lint", authed, viewer, p.lint)
+	s.app.Get("/tokens", authed, deployer, p.tokens)
+	s.app.Get("/users", authed, admin, p.users)
+	s.app.Get("/events", authed, viewer, p.events)
+	s.app.Get("/notifications", authed, admin, p.notifications)
+	s.app.Get("/xterm/*", authed, admin, s.xtermFile)
+	s.app.Get("/account", authed, viewer, p.account)
+	s.app.Post("/account", authed, viewer, p.changePassword)
 }
 
 // static serves the embedded assets. A URL with the current version names
@@ -140,6 +143,8 @@ func (p *site) base(c *fiber.Ctx, nav string) dashboard.Base {
 	b := dashboard.Base{Nav: nav, Version: buildinfo.Version()}
 	if id, ok := c.Locals(localUser).(identity); ok {
 		b.User = id.User
+		b.Role, b.CanDeploy, b.IsAdmin = string(id.Role), id.Role.Allows(auth.Deployer), id.Role.Allows(auth.Admin)
+		b.ChangePassword = id.User == "admin" && p.s.firstStart()
 		if id.Session != nil {
 			b.CSRF = id.Session.CSRF
 		}
@@ -226,6 +231,10 @@ func (p *site) login(c *fiber.Ctx) error {
 		page := p.loginPage(c)
 		page.Username = name
 		page.Error = "Wrong user name or password."
+		if errors.Is(err, auth.ErrDisabled) {
+			page.Error = capitalize(err.Error()) + "."
+			return p.render(c, fiber.StatusUnauthorized, "login", page)
+		}
 		if !errors.Is(err, auth.ErrBadLogin) {
 			return err
 		}
@@ -288,6 +297,7 @@ func (p *site) changePassword(c *fiber.Ctx) error {
 		return err
 	}
 	s.setSessionCookie(c, token, sess.ExpiresAt)
+	s.forgetInitialPassword(user)
 	return c.Redirect("/account?changed=1", fiber.StatusSeeOther)
 }
 
@@ -317,7 +327,7 @@ func (p *site) apps(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := dashboard.AppsPage{Base: p.base(c, "apps"), EngineError: engineText(engErr), Apps: views}
+	page := dashboard.AppsPage{Base: p.base(c, "apps"), EngineError: engineText(engErr), Apps: views, Usage: p.s.usage(views)}
 	return p.render(c, fiber.StatusOK, "apps", page)
 }
 
@@ -332,6 +342,7 @@ func (p *site) app(c *fiber.Ctx) error {
 		return err
 	}
 	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr)}
+	page.Xterm, page.XtermWhy = p.s.xtermAvailable()
 	// The page follows the deploy it was opened for (?job=, from the page
 	// that started it, even when it has ended by now), else one running.
 	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {
@@ -422,7 +433,7 @@ func (p *site) users(c *fiber.Ctx) error {
 	}
 	page := dashboard.UsersPage{Base: p.base(c, "users"), MinLen: auth.MinPasswordLen}
 	for _, u := range users {
-		page.Users = append(page.Users, dashboard.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Me: u.Name == page.User})
+		page.Users = append(page.Users, dashboard.User{Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, Me: u.Name == page.User, Disabled: u.Disabled})
 	}
 	return p.render(c, fiber.StatusOK, "users", page)
 }

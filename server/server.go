@@ -18,13 +18,16 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/kajhq/kaj/apps"
+	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/dockerfile"
 	"github.com/kajhq/kaj/internal/buildinfo"
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/logstream"
+	"github.com/kajhq/kaj/notify"
 	"github.com/kajhq/kaj/registry"
 	"github.com/kajhq/kaj/runtime"
+	"github.com/kajhq/kaj/stats"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -74,6 +77,16 @@ type Options struct {
 	// none. MetricsToken, when set, lets a scraper in without a login.
 	Metrics      http.Handler
 	MetricsToken string
+	// Stats fans containers' resource readings out; Host and Terminals
+	// reach the engine for host totals, pruning and terminals; Notifier
+	// sends notifications. Each may be nil: those routes then say so.
+	Stats     *stats.Hub
+	Host      Host
+	Terminals Terminals
+	Notifier  *notify.Notifier
+	// XtermDir is where the host keeps xterm.js (Debian's libjs-xterm);
+	// the terminal uses kaj's own line console when it is missing.
+	XtermDir string
 	// DataDir is kaj's data directory; the login page names the first
 	// admin's password file in it on first start. Empty: the page
 	// describes the file without its full path.
@@ -154,53 +167,70 @@ func (s *Server) routes() {
 	api.Post("/auth/login", loginLimiter(), s.login)
 	api.Post("/auth/logout", s.logout)
 
-	// Everything below needs a login.
+	// Everything below needs a login, and each route names the least
+	// role that may use it: this table is where access is decided.
 	api.Use(s.requireAuth)
-	api.Get("/auth/me", s.me)
-	api.Post("/auth/password", s.changePassword)
-	api.Get("/users", s.listUsers)
-	api.Post("/users", s.createUser)
-	api.Get("/tokens", s.listTokens)
-	api.Post("/tokens", s.createToken)
-	api.Delete("/tokens/:id", s.deleteToken)
+	viewer, deployer, admin := s.need(auth.Viewer), s.need(auth.Deployer), s.need(auth.Admin)
+	api.Get("/auth/me", viewer, s.me)
+	api.Post("/auth/password", viewer, s.changePassword)
+	api.Get("/users", admin, s.listUsers)
+	api.Post("/users", admin, s.createUser)
+	api.Put("/users/:name", admin, s.updateUser)
+	api.Delete("/users/:name", admin, s.deleteUser)
+	api.Get("/tokens", deployer, s.listTokens)
+	api.Post("/tokens", deployer, s.createToken)
+	api.Delete("/tokens/:id", deployer, s.deleteToken)
 
-	api.Get("/apps", s.listApps)
-	api.Post("/apps", s.createApp)
-	api.Get("/apps/:name", s.getApp)
-	api.Put("/apps/:name", s.updateApp)
-	api.Delete("/apps/:name", s.deleteApp)
-	api.Post("/apps/:name/deploy", s.deployApp)
-	api.Post("/apps/:name/rollback", s.rollbackApp)
-	api.Post("/apps/:name/:action<regex(^(stop|start|restart)$)>", s.appAction)
-	api.Get("/apps/:name/releases", s.listReleases)
-	api.Get("/apps/:name/database/password", s.revealDatabasePassword)
-	api.Get("/apps/:name/logs", s.checkOrigin, s.wsOnly, websocket.New(s.wsLogs))
+	api.Get("/apps", viewer, s.listApps)
+	api.Post("/apps", deployer, s.createApp)
+	api.Get("/apps/:name", viewer, s.getApp)
+	api.Put("/apps/:name", deployer, s.updateApp)
+	api.Delete("/apps/:name", admin, s.deleteApp)
+	api.Post("/apps/:name/deploy", deployer, s.deployApp)
+	api.Post("/apps/:name/rollback", deployer, s.rollbackApp)
+	api.Post("/apps/:name/:action<regex(^(stop|start|restart)$)>", deployer, s.appAction)
+	api.Get("/apps/:name/releases", viewer, s.listReleases)
+	api.Get("/apps/:name/database/password", admin, s.revealDatabasePassword)
+	api.Get("/apps/:name/logs", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsLogs))
+	api.Get("/apps/:name/stats", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsStats))
+	api.Get("/apps/:name/terminal", admin, s.checkOrigin, s.wsOnly, websocket.New(s.wsTerminal))
+	api.Get("/apps/:name/notifications", admin, s.listNotifyTargets)
+	api.Post("/apps/:name/notifications", admin, s.putNotifyTarget)
 
-	api.Get("/certificates", s.listCertificates)
-	api.Post("/certificates", s.addCertificate)
-	api.Delete("/certificates/:name", s.deleteCertificate)
+	api.Get("/certificates", viewer, s.listCertificates)
+	api.Post("/certificates", admin, s.addCertificate)
+	api.Delete("/certificates/:name", admin, s.deleteCertificate)
 
-	api.Get("/templates", s.listTemplates)
-	api.Post("/templates/:id", s.instantiateTemplate)
+	api.Get("/templates", viewer, s.listTemplates)
+	api.Post("/templates/:id", deployer, s.instantiateTemplate)
 
-	api.Get("/registries", s.listCredentials)
-	api.Post("/registries", s.putCredential)
-	api.Put("/registries/:host", s.putCredential)
-	api.Delete("/registries/:host", s.deleteCredential)
-	api.Post("/registries/:host/test", s.testCredential)
+	api.Get("/registries", viewer, s.listCredentials)
+	api.Post("/registries", admin, s.putCredential)
+	api.Put("/registries/:host", admin, s.putCredential)
+	api.Delete("/registries/:host", admin, s.deleteCredential)
+	api.Post("/registries/:host/test", admin, s.testCredential)
 
-	api.Get("/images", s.listImages)
-	api.Post("/images/push", s.pushImage)
+	api.Get("/images", viewer, s.listImages)
+	api.Post("/images/push", deployer, s.pushImage)
+	api.Post("/images/prune", admin, s.pruneImages)
+	api.Get("/host", viewer, s.hostUsage)
+	api.Get("/stats", viewer, s.latestStats)
+	api.Get("/stats/stream", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsUsage))
 
-	api.Get("/jobs/:id", s.getJob)
-	api.Delete("/jobs/:id", s.cancelJob)
-	api.Get("/jobs/:id/stream", s.checkOrigin, s.wsOnly, websocket.New(s.wsJob))
+	api.Get("/notifications", admin, s.listNotifyTargets)
+	api.Post("/notifications", admin, s.putNotifyTarget)
+	api.Delete("/notifications/:id", admin, s.deleteNotifyTarget)
+	api.Post("/notifications/:id/test", admin, s.testNotifyTarget)
 
-	api.Get("/events", s.listEvents)
-	api.Get("/events/stream", s.checkOrigin, s.wsOnly, websocket.New(s.wsEvents))
+	api.Get("/jobs/:id", viewer, s.getJob)
+	api.Delete("/jobs/:id", deployer, s.cancelJob)
+	api.Get("/jobs/:id/stream", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsJob))
 
-	api.Post("/lint", s.lint)
-	api.Get("/lint/rules", s.lintRules)
+	api.Get("/events", viewer, s.listEvents)
+	api.Get("/events/stream", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsEvents))
+
+	api.Post("/lint", viewer, s.lint)
+	api.Get("/lint/rules", viewer, s.lintRules)
 
 	api.Use(func(c *fiber.Ctx) error {
 		return &apiError{Code: fiber.StatusNotFound, Msg: "no such API route: " + c.Method() + " " + c.Path()}

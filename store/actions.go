@@ -30,8 +30,17 @@ const (
 	ActionTokenRevoke  Action = "token.revoke"
 	ActionUserCreate   Action = "user.create"
 	ActionUserPassword Action = "user.password"
-	ActionLogin        Action = "login"
-	ActionLoginFail    Action = "login.fail"
-	ActionCertUpload   Action = "certificate.upload"
-	ActionCertDelete   Action = "certificate.delete"
+	ActionUserUpdate   Action = "user.update"
+	ActionUserDelete   Action = "user.delete"
+	// A terminal session into a container: opened and closed, with who
+	// and which container.
+	ActionTerminalOpen  Action = "terminal.open"
+	ActionTerminalClose Action = "terminal.close"
+	ActionNotifySave    Action = "notify.save"
+	ActionNotifyDelete  Action = "notify.delete"
+	ActionImagePrune    Action = "image.prune"
+	ActionLogin         Action = "login"
+	ActionLoginFail     Action = "login.fail"
+	ActionCertUpload    Action = "certificate.upload"
+	ActionCertDelete    Action = "certificate.delete"
 )

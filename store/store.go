@@ -144,7 +144,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -186,6 +186,7 @@ var migrations = []func(*bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketBackups)
 		return err
 	},
+	migrateNotify, // 5 -> 6: notification targets (store/notify.go)
 }
 
 func migrate(tx *bolt.Tx) error {

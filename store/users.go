@@ -12,11 +12,14 @@ import (
 type User struct {
 	Name string `json:"name"`
 	// PasswordHash is a bcrypt hash; the store never sees the password.
-	PasswordHash []byte    `json:"password_hash"`
-	Role         string    `json:"role"`
-	Version      uint64    `json:"version"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	PasswordHash []byte `json:"password_hash"`
+	Role         string `json:"role"`
+	// Disabled users cannot log in, and their sessions and tokens stop
+	// working; they stay in the trail and can be enabled again.
+	Disabled  bool      `json:"disabled,omitempty"`
+	Version   uint64    `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Session is a dashboard login. It is stored under the hash of its token,
@@ -82,6 +85,25 @@ func (t *Tx) User(name string) (User, error) {
 		return User{}, fmt.Errorf("user %s: %w", name, err)
 	}
 	return u, nil
+}
+
+// DeleteUser removes a user with their sessions and API tokens.
+func (t *Tx) DeleteUser(name string) error {
+	if err := t.DeleteUserSessions(name); err != nil {
+		return err
+	}
+	toks, err := t.Tokens()
+	if err != nil {
+		return err
+	}
+	for _, tok := range toks {
+		if tok.User == name {
+			if err := t.tx.Bucket(bucketTokens).Delete([]byte(tok.Hash)); err != nil {
+				return err
+			}
+		}
+	}
+	return t.tx.Bucket(bucketUsers).Delete([]byte(name))
 }
 
 // Users lists every user.

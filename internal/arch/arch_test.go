@@ -17,6 +17,8 @@ const mod = "github.com/kajhq/kaj/"
 var allowed = map[string][]string{
 	"store":     {"go.etcd.io/bbolt", "github.com/google/go-containerregistry/pkg/name"},
 	"logstream": {},
+	"stats":     {mod + "runtime"},
+	"notify":    {mod + "store", mod + "runtime"},
 	"jobs":      {},
 	"config":    {"github.com/pelletier/go-toml/v2"},
 	"auth":      {mod + "store", "golang.org/x/crypto/bcrypt"},
@@ -35,7 +37,7 @@ var allowed = map[string][]string{
 	"server": {
 		"github.com/gofiber/", mod + "apps", mod + "auth", mod + "catalog", mod + "dashboard", mod + "deploy", mod + "dockerfile",
 		mod + "internal/buildinfo", mod + "jobs", mod + "logstream", mod + "registry", mod + "runtime",
-		mod + "store", mod + "microblog",
+		mod + "store", mod + "microblog", mod + "stats", mod + "notify",
 	},
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/config"
+	"github.com/kajhq/kaj/notify"
 	"github.com/kajhq/kaj/router"
 )
 
@@ -40,6 +41,8 @@ func (k *Kaj) openRouter(cfg config.Config, log *slog.Logger, obs *observer) err
 			OnEvent: func(ctx context.Context, host string, st router.CertState) {
 				if st.State == router.CertError {
 					log.Error("certificate", "domain", host, "state", st.State, "err", st.LastError)
+					k.Notifier.Notify(notify.Event{Kind: notify.CertFailed, Title: "certificate for " + host + " failed",
+						Detail: st.LastError + "; the old certificate, if any, keeps serving until it expires"})
 					return
 				}
 				log.Info("certificate", "domain", host, "state", st.State, "valid_until", st.NotAfter)

@@ -25,10 +25,12 @@ import (
 	"github.com/kajhq/kaj/dockerfile"
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/logstream"
+	"github.com/kajhq/kaj/notify"
 	"github.com/kajhq/kaj/registry"
 	"github.com/kajhq/kaj/router"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/server"
+	"github.com/kajhq/kaj/stats"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -50,6 +52,8 @@ type Kaj struct {
 	Deployer *deploy.Deployer
 	Apps     *apps.Service
 	Hub      *logstream.Hub
+	Stats    *stats.Hub
+	Notifier *notify.Notifier
 	Server   *server.Server
 	// Router is the front door and FrontDoor its link to the apps; nil
 	// when router.enabled is off.
@@ -98,6 +102,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if k.AdminPasswordFile, err = firstAdmin(st, cfg.Data.Dir, log); err != nil {
 		return nil, err
 	}
+	// Notifications are sent from Serve on; the router's certificate
+	// events and the apps layer queue them from here.
+	k.Notifier = notify.New(st, notify.Options{Logger: log})
 	if k.Engine, err = runtime.NewDocker(cfg.Docker.Host); err != nil {
 		return nil, err
 	}
@@ -197,9 +204,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if k.FrontDoor != nil {
 		routes = k.FrontDoor
 	}
+	k.Stats = stats.NewHub(k.Engine, stats.Options{Linger: 5 * time.Second})
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
 		Routes: routes,
+		Notify: func(kind, app, title, detail string) {
+			k.Notifier.Notify(notify.Event{Kind: notify.Kind(kind), App: app, Title: title, Detail: detail})
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -211,6 +222,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Metrics:        metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
+		Stats: k.Stats, Host: k.Engine, Terminals: k.Engine, Notifier: k.Notifier, XtermDir: cfg.Dashboard.XtermDir,
 	})
 	if err != nil {
 		return nil, err
@@ -264,6 +276,10 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	if k.metricsLn != nil {
 		run("metrics", func() error { return k.serveMetrics(ctx, k.metricsLn) })
 	}
+	// Notifications go out from one worker, and one engine events
+	// subscription serves all of kaj's crash and restart-loop alerts.
+	run("notifier", func() error { k.Notifier.Run(ctx); return nil })
+	run("engine events", func() error { k.Notifier.Watch(ctx, k.Engine, notify.DefaultLoop, 5*time.Second); return nil })
 	err := k.Server.Serve(ctx, ln)
 	cancel()
 	for _, ch := range side {

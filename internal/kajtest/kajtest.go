@@ -160,12 +160,18 @@ type Client struct {
 // Login logs in as admin.
 func (k *Kaj) Login(t testing.TB) *Client {
 	t.Helper()
+	return k.LoginAs(t, "admin", k.Password)
+}
+
+// LoginAs logs in as user with password.
+func (k *Kaj) LoginAs(t testing.TB, user, password string) *Client {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	c := &Client{HTTP: &http.Client{Jar: jar, Timeout: 2 * time.Minute}, Base: k.URL, t: t}
 	var me struct {
 		CSRF string `json:"csrf_token"`
 	}
-	if code := c.JSON("POST", "/api/v1/auth/login", map[string]string{"username": "admin", "password": k.Password}, &me); code != 200 {
+	if code := c.JSON("POST", "/api/v1/auth/login", map[string]string{"username": user, "password": password}, &me); code != 200 {
 		t.Fatalf("login: status %d", code)
 	}
 	c.CSRF = me.CSRF
@@ -222,6 +228,17 @@ func (c *Client) JSON(method, path string, body, out any) int {
 // the session cookie and kaj's own Origin, as the dashboard would.
 func (c *Client) Dial(path string) *websocket.Conn {
 	c.t.Helper()
+	conn, status, err := c.TryDial(path)
+	if err != nil {
+		c.t.Fatalf("websocket %s: %v (status %d)", path, err, status)
+	}
+	return conn
+}
+
+// TryDial is Dial returning the failure and the HTTP status of a refused
+// upgrade, for tests of who may open what.
+func (c *Client) TryDial(path string) (*websocket.Conn, int, error) {
+	c.t.Helper()
 	u, _ := url.Parse(c.Base)
 	h := http.Header{}
 	h.Set("Origin", c.Base)
@@ -236,10 +253,10 @@ func (c *Client) Dial(path string) *websocket.Conn {
 		if resp != nil {
 			status = resp.StatusCode
 		}
-		c.t.Fatalf("websocket %s: %v (status %d)", path, err, status)
+		return nil, status, err
 	}
 	c.t.Cleanup(func() { conn.Close() })
-	return conn
+	return conn, resp.StatusCode, nil
 }
 
 // WaitJob follows a job's stream until it ends and returns its final

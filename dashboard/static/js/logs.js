@@ -12,6 +12,21 @@ import { toHTML, stripAnsi, hasAnsi, paint } from "./ansi.js";
 import { esc, fmtCount } from "./ui.js";
 
 const ROW = 20; // px; the height of .log-line in the stylesheet
+const WRAP_MAX = 2000; // lines drawn when wrapping, which cannot virtualise
+
+// levelOf finds a line's level in its first words (MariaDB's "[Note]",
+// "level=warn", "ERROR:"), so colour follows what a line says rather
+// than the stream it was written to.
+const LEVEL = /\b(fatal|panic|emerg|alert|crit(?:ical)?|error|err|warn(?:ing)?|note|notice|info|debug|trace)\b/i;
+function levelOf(text) {
+  const m = LEVEL.exec(text.slice(0, 160));
+  if (!m) return "";
+  const w = m[1].toLowerCase();
+  if (/^(fatal|panic|emerg|alert|crit|critical|error|err)$/.test(w)) return "error";
+  if (w.startsWith("warn")) return "warn";
+  if (w === "debug" || w === "trace") return "debug";
+  return "info";
+}
 const CAP = 100000; // lines kept; beyond it the oldest are dropped
 const SLACK = 5000; // drop in chunks, not one line per line
 const OVERSCAN = 15;
@@ -91,6 +106,16 @@ export class LogViewer {
       this.pending = [];
     });
     this.root.querySelector("#log-download").addEventListener("click", () => this.download());
+    const wrap = this.root.querySelector("#log-wrap");
+    const setWrap = (on) => {
+      this.wrap = on;
+      wrap.checked = on;
+      this.view.classList.toggle("wrap", on);
+      localStorage.setItem("kaj-log-wrap", on ? "1" : "0");
+      this.refilter();
+    };
+    wrap.addEventListener("change", () => setWrap(wrap.checked));
+    setWrap(localStorage.getItem("kaj-log-wrap") === "1");
     this.root.querySelector("#log-times").addEventListener("change", (e) => {
       this.times = e.target.checked;
       localStorage.setItem("kaj-log-times", this.times ? "1" : "0");
@@ -364,8 +389,11 @@ export class LogViewer {
   render() {
     const top = this.view.scrollTop;
     const h = this.view.clientHeight;
-    const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
-    const last = Math.min(this.shown.length, Math.ceil((top + h) / ROW) + OVERSCAN);
+    let first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
+    let last = Math.min(this.shown.length, Math.ceil((top + h) / ROW) + OVERSCAN);
+    // Wrapped lines have no fixed height: the newest WRAP_MAX are drawn
+    // whole, in the flow, instead of the virtualised window.
+    if (this.wrap) [first, last] = [Math.max(0, this.shown.length - WRAP_MAX), this.shown.length];
     let html = "";
     for (let i = first; i < last; i++) html += this.rowHTML(this.lines[this.shown[i] - this.base]);
     this.rowsEl.style.transform = "translateY(" + first * ROW + "px)";
@@ -385,7 +413,8 @@ export class LogViewer {
     }
     const stream = l.e ? "stderr" : "stdout";
     const time = this.times ? '<span class="ln-time">' + fmtTime(l.t) + "</span>" : "";
-    return '<div class="log-line ' + stream + '" data-n="' + l.n + '"><span class="ln-mark" title="' + stream + '"></span>' + time +
+    const lvl = levelOf(l.x);
+    return '<div class="log-line ' + stream + (lvl ? " lvl-" + lvl : "") + '" data-n="' + l.n + '"><span class="ln-mark" title="' + stream + '"></span>' + time +
       '<span class="ln-text">' + this.textHTML(l) + "</span></div>";
   }
 
@@ -427,10 +456,13 @@ export class LogViewer {
     d.skipped = String(this.skipped);
   }
 
+  // download saves the lines the filter and stream selection show (all
+  // of them when none is set), as plain text.
   download() {
     const all = this.lines.concat(this.pending);
     const out = [];
     for (const l of all) {
+      if (!this.matches(l)) continue;
       if (l.kind === "skip") out.push("# " + l.k + " lines skipped");
       else if (l.kind === "repeat") out.push("# " + l.k + " repeated lines left out");
       else out.push(l.t + " " + (l.e ? "stderr" : "stdout") + " " + this.plain(l));

@@ -11,6 +11,25 @@ const user = document.getElementById("reg-user");
 const pass = document.getElementById("reg-password");
 const cancel = document.getElementById("registry-cancel");
 let editing = null; // {host, version}
+// lastTest is the form's last successful test: saving exactly those
+// credentials next keeps the result, so the saved row does not say "not
+// checked" right after the check passed. Results live for the tab's
+// session, keyed by host.
+let lastTest = null;
+const checkKey = (h) => "kaj-registry-check:" + h;
+function showCheck(h, ok, text) {
+  const out = document.querySelector('[data-result-for="' + CSS.escape(h) + '"]');
+  if (!out) return;
+  out.textContent = text;
+  out.className = "test-result badge-text " + (ok ? "ok" : "bad");
+}
+for (const out of document.querySelectorAll("[data-result-for]")) {
+  const saved = sessionStorage.getItem(checkKey(out.dataset.resultFor));
+  if (saved) {
+    const r = JSON.parse(saved);
+    showCheck(out.dataset.resultFor, r.ok, r.text);
+  }
+}
 
 function showNote(text, kind) {
   note.textContent = text;
@@ -43,6 +62,11 @@ form.addEventListener("submit", async (e) => {
       saved = await api("POST", "/api/v1/registries", body);
     }
     toast("Saved credentials for " + saved.host + ".", "ok");
+    if (lastTest && lastTest.host === body.host && lastTest.user === body.username && lastTest.pass === body.password) {
+      sessionStorage.setItem(checkKey(saved.host), JSON.stringify({ ok: true, text: "works" }));
+    } else {
+      sessionStorage.removeItem(checkKey(saved.host));
+    }
     location.reload();
   } catch (e2) {
     showError(form, err, e2);
@@ -64,6 +88,7 @@ document.getElementById("registry-test").addEventListener("click", async (e) => 
     const r = await api("POST", "/api/v1/registries/" + seg(h) + "/test", { username: user.value.trim(), password: pass.value });
     if (r.ok) showNote("The registry accepted these credentials.", "ok");
     else showNote("The registry refused: " + r.error, "bad");
+    lastTest = r.ok ? { host: h, user: user.value.trim(), pass: pass.value } : null;
   } catch (e2) {
     showError(form, err, e2);
   } finally {
@@ -83,8 +108,8 @@ document.addEventListener("click", async (e) => {
     out.className = "test-result muted";
     try {
       const r = await api("POST", "/api/v1/registries/" + seg(h) + "/test");
-      out.textContent = r.ok ? "works" : r.error;
-      out.className = "test-result badge-text " + (r.ok ? "ok" : "bad");
+      showCheck(h, r.ok, r.ok ? "works" : r.error);
+      sessionStorage.setItem(checkKey(h), JSON.stringify({ ok: r.ok, text: r.ok ? "works" : r.error }));
     } catch (e2) {
       out.textContent = errorText(e2);
       out.className = "test-result badge-text bad";

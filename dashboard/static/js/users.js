@@ -1,7 +1,7 @@
 // Users: add one, with a generated password if wanted.
 
 import { api, refresh } from "./api.js";
-import { busy, showError, clearError, toast } from "./ui.js";
+import { busy, showError, clearError, toast, errorText, confirmDialog } from "./ui.js";
 
 const form = document.getElementById("user-form");
 const err = document.getElementById("user-error");
@@ -21,7 +21,7 @@ form.addEventListener("submit", async (e) => {
   const name = document.getElementById("user-name");
   const done = busy(e.submitter);
   try {
-    await api("POST", "/api/v1/users", { name: name.value.trim(), password: pw.value });
+    await api("POST", "/api/v1/users", { name: name.value.trim(), password: pw.value, role: document.getElementById("user-role").value });
     toast("Added " + name.value.trim() + ".", "ok");
     form.reset();
     await refresh(["list"]);
@@ -30,4 +30,38 @@ form.addEventListener("submit", async (e) => {
   } finally {
     done();
   }
+});
+
+// Role changes, disabling and removing: kaj refuses to lose its last admin.
+document.addEventListener("change", async (e) => {
+  const sel = e.target.closest("select.user-role");
+  if (!sel) return;
+  try {
+    await api("PUT", "/api/v1/users/" + encodeURIComponent(sel.dataset.user), { role: sel.value });
+    toast(sel.dataset.user + " is now " + sel.value + ".", "ok");
+  } catch (e2) {
+    toast(errorText(e2), "bad");
+  }
+  await refresh(["list"]);
+});
+
+document.addEventListener("click", async (e) => {
+  const dis = e.target.closest(".user-disable");
+  const rm = e.target.closest(".user-remove");
+  try {
+    if (dis) {
+      const disabled = dis.dataset.disabled !== "true";
+      await api("PUT", "/api/v1/users/" + encodeURIComponent(dis.dataset.user), { disabled });
+      toast(dis.dataset.user + (disabled ? " is disabled." : " is enabled."), "ok");
+    } else if (rm) {
+      if (!(await confirmDialog("Remove " + rm.dataset.user + "?", "Their sessions and API tokens end. The event trail keeps what they did.", { ok: "Remove", danger: true }))) return;
+      await api("DELETE", "/api/v1/users/" + encodeURIComponent(rm.dataset.user));
+      toast("Removed " + rm.dataset.user + ".", "ok");
+    } else {
+      return;
+    }
+  } catch (e2) {
+    toast(errorText(e2), "bad");
+  }
+  await refresh(["list"]);
 });
