@@ -143,7 +143,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -181,6 +181,7 @@ var migrations = []func(*bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketCerts)
 		return err
 	},
+	migrateWebhookDeliveries, // 4 -> 5: webhook delivery IDs, for replay refusal
 }
 
 func migrate(tx *bolt.Tx) error {
