@@ -23,6 +23,7 @@ type Deployer interface {
 	Start(ctx context.Context, app, actor string) error
 	Restart(ctx context.Context, app, actor string) error
 	Delete(ctx context.Context, app string, deleteData bool, actor string) error
+	DeployBuild(ctx context.Context, app, actor string, build deploy.BuildFunc, emit jobs.Emit) (store.Release, error)
 	// Containers lists app's containers, or every app's when app is "".
 	Containers(ctx context.Context, app string) ([]runtime.Status, error)
 	Busy(app string) bool
@@ -50,6 +51,8 @@ type Options struct {
 	Jobs     *jobs.Manager
 	// Routes is the front door; nil when the router is off.
 	Routes Routes
+	// Builder builds apps from source; nil means apps deploy images only.
+	Builder Builder
 	// DatabaseAlias is the default host name of app databases.
 	DatabaseAlias string
 	Logger        *slog.Logger
@@ -81,6 +84,9 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 	a := in.App(s.opts.DatabaseAlias)
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = newPassword()
+	}
+	if a.Source != nil && a.Source.WebhookSecret == "" {
+		a.Source.WebhookSecret = newWebhookSecret()
 	}
 	a.CreatedBy = actor
 	out, err := s.create(actor, a, "")
@@ -124,6 +130,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 		}
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
+		}
+		if a.Source != nil && a.Source.WebhookSecret == "" && (old.Source == nil || !old.Source.HasWebhookSecret) {
+			a.Source.WebhookSecret = newWebhookSecret()
 		}
 		if old.Database != nil && a.Database != nil && old.Database.Kind != a.Database.Kind && !sameFamily(old.Database.Kind, a.Database.Kind) {
 			return &store.ValidationError{Field: "database.kind", Msg: fmt.Sprintf("the database holds %s data and cannot become %s; create a new app, or back up, delete and recreate", old.Database.Kind, a.Database.Kind)}
@@ -198,7 +207,13 @@ const (
 
 // StartDeploy runs a deploy of app as a job that lives as long as life
 // (the server), not the request that asked for it.
+// An app with a git repository is built from it first (see StartBuild).
 func (s *Service) StartDeploy(life context.Context, actor, app string) (*jobs.Job, error) {
+	if a, err := s.opts.Store.App(app); err == nil && hasRepo(a) {
+		return s.StartBuild(life, actor, app)
+	} else if err == nil && a.Image == "" {
+		return nil, &store.ValidationError{Field: "image", Msg: fmt.Sprintf("%s has no image yet: upload its source with kaj deploy %s --context DIR, or set a git repository or an image", app, app)}
+	}
 	return s.start(life, actor, app, JobDeploy, 0)
 }
 

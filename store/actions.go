@@ -34,8 +34,6 @@ const (
 	ActionLoginFail    Action = "login.fail"
 	ActionCertUpload   Action = "certificate.upload"
 	ActionCertDelete   Action = "certificate.delete"
-	ActionBuildStart   Action = "build.start"
-	ActionBuildFail    Action = "build.fail"
 	ActionWebhook      Action = "webhook.push"
 	ActionWebhookDeny  Action = "webhook.refuse"
 	ActionWebhookShow  Action = "webhook.reveal"

@@ -92,6 +92,9 @@ func (t *Tx) CreateRelease(r Release) (Release, error) {
 		if r.Digest == "" {
 			r.Digest = from.Digest
 		}
+		if r.Build == nil {
+			r.Build = from.Build
+		}
 	} else {
 		for _, e := range rec.Env {
 			if e.Secret {

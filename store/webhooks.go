@@ -84,6 +84,21 @@ func pruneDeliveries(b *bolt.Bucket, n int) error {
 	return nil
 }
 
+// ForgetDelivery drops a recorded delivery ID, so a redelivery of a
+// request kaj could not act on is accepted.
+func (s *Store) ForgetDelivery(app, id string) error {
+	if id == "" {
+		return nil
+	}
+	return s.Update(func(t *Tx) error {
+		root := t.tx.Bucket(bucketDeliveries)
+		if root == nil || root.Bucket([]byte(app)) == nil {
+			return nil
+		}
+		return root.Bucket([]byte(app)).Delete([]byte(id))
+	})
+}
+
 // RecordDelivery remembers a delivery in its own transaction.
 func (s *Store) RecordDelivery(app, id string) error {
 	return s.Update(func(t *Tx) error { return t.RecordDelivery(app, id) })
