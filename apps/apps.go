@@ -23,7 +23,6 @@ type Deployer interface {
 	Start(ctx context.Context, app, actor string) error
 	Restart(ctx context.Context, app, actor string) error
 	Delete(ctx context.Context, app string, deleteData bool, actor string) error
-	DeployBuild(ctx context.Context, app, actor string, build deploy.BuildFunc, emit jobs.Emit) (store.Release, error)
 	// Containers lists app's containers, or every app's when app is "".
 	Containers(ctx context.Context, app string) ([]runtime.Status, error)
 	Busy(app string) bool

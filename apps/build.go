@@ -21,6 +21,15 @@ type Builder interface {
 
 var _ Builder = (*build.Builder)(nil)
 
+// BuildDeployer is a Deployer that can build an image as the first step
+// of a release; found by type assertion, so a Deployer without builds
+// (a test's fake) need not have it.
+type BuildDeployer interface {
+	DeployBuild(ctx context.Context, app, actor string, build deploy.BuildFunc, emit jobs.Emit) (store.Release, error)
+}
+
+var _ BuildDeployer = (*deploy.Deployer)(nil)
+
 // JobBuild is the kind of a build-and-deploy job.
 const JobBuild = "build"
 
@@ -81,7 +90,8 @@ type uploaded struct {
 }
 
 func (s *Service) startBuild(life context.Context, actor, app string, up *uploaded) (*jobs.Job, error) {
-	if s.opts.Builder == nil {
+	bd, ok := s.opts.Deployer.(BuildDeployer)
+	if s.opts.Builder == nil || !ok {
 		return nil, ErrNoBuilder
 	}
 	if s.opts.Deployer.Busy(app) {
@@ -119,7 +129,7 @@ func (s *Service) startBuild(life context.Context, actor, app string, up *upload
 			}
 			return image, b, err
 		}
-		_, err := s.opts.Deployer.DeployBuild(ctx, app, actor, buildFn, emit)
+		_, err := bd.DeployBuild(ctx, app, actor, buildFn, emit)
 		if err == nil {
 			if a, gerr := s.opts.Store.App(app); gerr == nil {
 				s.syncRoute(a)

@@ -197,9 +197,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if k.FrontDoor != nil {
 		routes = k.FrontDoor
 	}
+	builder, err := newBuilder(cfg, k, lintOpts, labels, log)
+	if err != nil {
+		return nil, err
+	}
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
-		Routes: routes,
+		Routes: routes, Builder: builder,
 	})
 	if err != nil {
 		return nil, err
