@@ -30,16 +30,13 @@ const (
 	StepPush  = "push"
 )
 
-// Labels build puts on every image it makes, besides Options.Labels.
-const (
-	LabelApp     = "kaj.app"
-	LabelRole    = "kaj.role"
-	LabelRelease = "kaj.release"
-	LabelCommit  = "kaj.commit"
-	// RoleBuild marks an image kaj built, so pruning never touches
-	// another image.
-	RoleBuild = "build"
-)
+// LabelBuild marks an image kaj built, with its app's name as value, so
+// pruning never touches another image. It is the only label build adds
+// (besides Options.Labels): the classic builder spends one step and one
+// container per label, and a label that changed per release (a release
+// number) would give each build of one commit its own image. Release and
+// commit are in the tags and on the release instead.
+const LabelBuild = "kaj.build"
 
 // Pusher pushes an engine image to a registry.
 type Pusher interface {
@@ -252,10 +249,7 @@ func (b *Builder) engineBuild(ctx context.Context, req Request, src store.Source
 	if out.Commit != "" {
 		tags = append(tags, "kaj/"+req.App+":"+short(out.Commit))
 	}
-	labels := map[string]string{LabelApp: req.App, LabelRole: RoleBuild, LabelRelease: strconv.FormatUint(req.Release, 10)}
-	if out.Commit != "" {
-		labels[LabelCommit] = out.Commit
-	}
+	labels := map[string]string{LabelBuild: req.App}
 	for k, v := range b.opts.Labels {
 		labels[k] = v
 	}

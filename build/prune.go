@@ -16,7 +16,7 @@ import (
 func (b *Builder) prune(app string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	f := mclient.Filters{}.Add("label", LabelApp+"="+app).Add("label", LabelRole+"="+RoleBuild)
+	f := mclient.Filters{}.Add("label", LabelBuild+"="+app)
 	for k, v := range b.opts.Labels {
 		f = f.Add("label", k+"="+v)
 	}
