@@ -84,7 +84,7 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = newPassword()
 	}
-	if a.Source != nil && a.Source.WebhookSecret == "" {
+	if a.Source != nil && a.Source.Repo != "" && a.Source.WebhookSecret == "" {
 		a.Source.WebhookSecret = newWebhookSecret()
 	}
 	a.CreatedBy = actor
@@ -130,7 +130,7 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
 		}
-		if a.Source != nil && a.Source.WebhookSecret == "" && (old.Source == nil || !old.Source.HasWebhookSecret) {
+		if a.Source != nil && a.Source.Repo != "" && a.Source.WebhookSecret == "" && (old.Source == nil || !old.Source.HasWebhookSecret) {
 			a.Source.WebhookSecret = newWebhookSecret()
 		}
 		if old.Database != nil && a.Database != nil && old.Database.Kind != a.Database.Kind && !sameFamily(old.Database.Kind, a.Database.Kind) {
