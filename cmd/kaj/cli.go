@@ -119,8 +119,10 @@ type appView struct {
 	Version uint64 `json:"version"`
 	Live    *struct {
 		Number uint64 `json:"number"`
+		Image  string `json:"image"`
 		Build  *struct {
-			Commit string `json:"commit"`
+			Commit   string `json:"commit"`
+			Uploaded bool   `json:"uploaded"`
 		} `json:"build"`
 	} `json:"live"`
 	Source *struct {
@@ -158,8 +160,11 @@ func appsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		rel, src := "-", a.Image
 		if a.Live != nil {
 			rel = strconv.FormatUint(a.Live.Number, 10)
-			if a.Live.Build != nil && a.Live.Build.Commit != "" {
-				src = "commit " + a.Live.Build.Commit[:min(12, len(a.Live.Build.Commit))]
+			switch b := a.Live.Build; {
+			case b != nil && b.Commit != "":
+				src = "commit " + b.Commit[:min(12, len(b.Commit))]
+			case b != nil && b.Uploaded:
+				src = "upload " + a.Live.Image
 			}
 		}
 		if a.Source != nil && a.Source.Repo != "" {
