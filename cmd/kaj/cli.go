@@ -126,8 +126,9 @@ type appView struct {
 		} `json:"build"`
 	} `json:"live"`
 	Source *struct {
-		Repo string `json:"repo"`
-		Ref  string `json:"ref"`
+		Repo       string `json:"repo"`
+		Ref        string `json:"ref"`
+		Dockerfile string `json:"dockerfile"`
 	} `json:"source"`
 }
 
@@ -227,7 +228,19 @@ func deployCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
-		if job, err = upload(ctx, c, app, *dir, df, stderr, *asJSON); err != nil {
+		ignoreFor := df
+		if ignoreFor == "" {
+			// The app's own Dockerfile path decides which ignore file
+			// applies (Dockerfile_prod.dockerignore before .dockerignore).
+			var a appView
+			if err := c.do(ctx, "GET", "/api/v1/apps/"+url.PathEscape(app), nil, &a); err != nil {
+				return err
+			}
+			if a.Source != nil {
+				ignoreFor = a.Source.Dockerfile
+			}
+		}
+		if job, err = upload(ctx, c, app, *dir, df, ignoreFor, stderr, *asJSON); err != nil {
 			return err
 		}
 	case *image != "":
@@ -266,11 +279,11 @@ func dockerfileInContext(dir, df string) (string, error) {
 
 // upload streams dir as a tar (what .dockerignore names never leaves
 // this machine) and starts the build.
-func upload(ctx context.Context, c *client, app, dir, dockerfile string, stderr io.Writer, quiet bool) (jobStarted, error) {
+func upload(ctx context.Context, c *client, app, dir, dockerfile, ignoreFor string, stderr io.Writer, quiet bool) (jobStarted, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return jobStarted{}, fmt.Errorf("the context %s is not a folder", dir)
 	}
-	df := dockerfile
+	df := ignoreFor
 	if df == "" {
 		df = "Dockerfile"
 	}
