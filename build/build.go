@@ -30,13 +30,14 @@ const (
 	StepPush  = "push"
 )
 
-// LabelBuild marks an image kaj built, with its app's name as value, so
-// pruning never touches another image. It is the only label build adds
-// (besides Options.Labels): the classic builder spends one step and one
-// container per label, and a label that changed per release (a release
-// number) would give each build of one commit its own image. Release and
-// commit are in the tags and on the release instead.
-const LabelBuild = "kaj.build"
+// Repository is where app's built images are tagged: kaj/<app>. The
+// namespace is how kaj knows its builds (pruning lists it and nothing
+// else). Builds carry no label of their own, only Options.Labels: the
+// classic builder spends a step and a container on each label, which
+// would make a build through kaj slower than `docker build` of the same
+// context, and a per-release label would give two builds of one commit
+// two images. Release and commit are in the tags and on the release.
+func Repository(app string) string { return "kaj/" + app }
 
 // Pusher pushes an engine image to a registry.
 type Pusher interface {
@@ -106,7 +107,7 @@ type Request struct {
 
 // Tag is the image name a build of app's release gets.
 func Tag(app string, release uint64) string {
-	return "kaj/" + app + ":" + strconv.FormatUint(release, 10)
+	return Repository(app) + ":" + strconv.FormatUint(release, 10)
 }
 
 // Build fetches, lints and builds req, reporting steps and every build
@@ -247,11 +248,11 @@ func (b *Builder) engineBuild(ctx context.Context, req Request, src store.Source
 	}
 	tags := []string{Tag(req.App, req.Release)}
 	if out.Commit != "" {
-		tags = append(tags, "kaj/"+req.App+":"+short(out.Commit))
+		tags = append(tags, Repository(req.App)+":"+short(out.Commit))
 	}
-	labels := map[string]string{LabelBuild: req.App}
-	for k, v := range b.opts.Labels {
-		labels[k] = v
+	var labels map[string]string
+	if len(b.opts.Labels) > 0 {
+		labels = b.opts.Labels
 	}
 	pr, pw := io.Pipe()
 	var sent, ignored int

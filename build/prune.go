@@ -10,13 +10,13 @@ import (
 	mclient "github.com/moby/moby/client"
 )
 
-// prune removes app's built images beyond the newest KeepImages. An
+// prune removes app's built images (the kaj/<app> repository) beyond the newest KeepImages. An
 // image a container still uses is left: the engine refuses, and the
 // next build tries again. Failures are logged, never a build's failure.
 func (b *Builder) prune(app string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	f := mclient.Filters{}.Add("label", LabelBuild+"="+app)
+	f := mclient.Filters{}.Add("reference", Repository(app))
 	for k, v := range b.opts.Labels {
 		f = f.Add("label", k+"="+v)
 	}
