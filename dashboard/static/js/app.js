@@ -148,6 +148,12 @@ async function definition() {
     memory_bytes: a.memory_bytes || 0, cpus: a.cpus || 0, version: a.version,
     domains: a.domains || [], health: a.health || {},
   };
+  if (a.source) {
+    const s = a.source;
+    // Secrets come back empty and stay as stored when sent empty.
+    out.source = { repo: s.repo || "", ref: s.ref || "", context: s.context || "", dockerfile: s.dockerfile || "", target: s.target || "",
+      build_args: s.build_args || [], lint_threshold: s.lint_threshold || "", push: s.push || "" };
+  }
   if (a.database) {
     const d = a.database;
     out.database = { kind: d.kind, image: d.image, alias: d.alias, name: d.name, user: d.user, volume: d.volume, url_scheme: d.url_scheme || "" };
@@ -266,6 +272,50 @@ settings.addEventListener("submit", (e) => {
     def.domains = String(f.get("domains") || "").split(/[\s,]+/).map((d) => d.trim().toLowerCase()).filter(Boolean);
   }, e.submitter && e.submitter.value, e.submitter);
 });
+
+// ---------- source ----------
+
+const sourceForm = document.getElementById("source-form");
+sourceForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = new FormData(sourceForm);
+  save(sourceForm, document.getElementById("source-error"), (def) => {
+    if (!f.get("enabled")) {
+      delete def.source;
+      return;
+    }
+    const s = def.source || { build_args: [] };
+    for (const k of ["repo", "ref", "context", "dockerfile", "target", "lint_threshold"]) s[k] = String(f.get(k) || "").trim();
+    const token = String(f.get("token") || "");
+    if (token) s.token = token;
+    def.source = s;
+  }, e.submitter && e.submitter.value, e.submitter);
+});
+
+// The overview is redrawn every few seconds: listen on the document.
+document.addEventListener("click", async (e) => {
+  const btn = e.target.closest("button[data-webhook]");
+  if (!btn) return;
+  const card = btn.closest(".source-card");
+  const url = location.origin + card.querySelector(".webhook-url").dataset.path;
+  if (btn.dataset.webhook === "copy") {
+    copyText(url, btn);
+    return;
+  }
+  const done = busy(btn);
+  try {
+    const r = await api("GET", base + "/webhook");
+    const out = card.querySelector(".webhook-secret");
+    out.textContent = r.secret;
+    out.hidden = false;
+    copyText(r.secret, btn);
+  } catch (err) {
+    toast(errorText(err), "bad");
+  } finally {
+    done();
+  }
+});
+for (const el of document.querySelectorAll(".webhook-url")) el.textContent = location.origin + el.dataset.path;
 
 // ---------- database password ----------
 
