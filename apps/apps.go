@@ -206,9 +206,11 @@ const (
 
 // StartDeploy runs a deploy of app as a job that lives as long as life
 // (the server), not the request that asked for it.
-// An app with a git repository is built from it first (see StartBuild).
+// An app with a git repository and no image of its own is built from
+// the repository first (see StartBuild); one with an image set deploys
+// that image (kaj deploy --image).
 func (s *Service) StartDeploy(life context.Context, actor, app string) (*jobs.Job, error) {
-	if a, err := s.opts.Store.App(app); err == nil && hasRepo(a) {
+	if a, err := s.opts.Store.App(app); err == nil && hasRepo(a) && a.Image == "" {
 		return s.StartBuild(life, actor, app)
 	} else if err == nil && a.Image == "" {
 		return nil, &store.ValidationError{Field: "image", Msg: fmt.Sprintf("%s has no image yet: upload its source with kaj deploy %s --context DIR, or set a git repository or an image", app, app)}

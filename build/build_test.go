@@ -183,4 +183,41 @@ func TestReceive_refusesEscapes(t *testing.T) {
 	}
 }
 
-var _ = time.Second
+// blockEngine holds the build until its context ends, as a long engine
+// build would.
+type blockEngine struct {
+	build.Engine
+	started chan struct{}
+}
+
+func (e blockEngine) ImageBuild(ctx context.Context, r io.Reader, _ mclient.ImageBuildOptions) (mclient.ImageBuildResult, error) {
+	close(e.started)
+	go io.Copy(io.Discard, r)
+	<-ctx.Done()
+	return mclient.ImageBuildResult{}, ctx.Err()
+}
+
+// TestBuild_cancel: canceling the job's context ends a running engine
+// build with context.Canceled, which the job reports as canceled.
+func TestBuild_cancel(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY . /\n"})
+	eng := blockEngine{started: make(chan struct{})}
+	b, _ := build.New(build.Options{Engine: eng})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := b.Build(ctx, build.Request{App: "web", Release: 1, Upload: upload(t, dir)}, nil)
+		errc <- err
+	}()
+	<-eng.started
+	cancel()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the build did not stop when its context was canceled")
+	}
+}

@@ -196,7 +196,7 @@ Deploys APP and follows the job until it ends; exits non-zero when it fails.
   --context DIR   uploads DIR as the build context (honouring its
                   .dockerignore); kaj lints, builds and deploys it
   --image REF     sets the app's image to REF and deploys it
-  neither         deploys the app as defined: an app with a git repository
+  neither         deploys the app as defined; an app with a git repository
                   is built from it
 
 Flags:
@@ -247,9 +247,20 @@ func deployCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err := editApp(ctx, c, app, func(in map[string]any) error { in["image"] = *image; return nil }); err != nil {
 			return err
 		}
-		fallthrough
-	default:
 		if err := c.do(ctx, "POST", "/api/v1/apps/"+url.PathEscape(app)+"/deploy", nil, &job); err != nil {
+			return err
+		}
+	default:
+		// An app with a repository builds it; others deploy as defined.
+		var a appView
+		if err := c.do(ctx, "GET", "/api/v1/apps/"+url.PathEscape(app), nil, &a); err != nil {
+			return err
+		}
+		action := "/deploy"
+		if a.Source != nil && a.Source.Repo != "" {
+			action = "/build"
+		}
+		if err := c.do(ctx, "POST", "/api/v1/apps/"+url.PathEscape(app)+action, nil, &job); err != nil {
 			return err
 		}
 	}

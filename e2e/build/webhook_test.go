@@ -15,7 +15,8 @@ import (
 // file its .dockerignore names; a second commit pushed and announced by
 // a GitHub-signed webhook is built and goes live; a bad signature, a
 // replayed delivery and a push to another branch are refused with their
-// statuses and recorded; a rebuild of the same commit comes from the
+// statuses and recorded; a second build while one runs is refused
+// (409); a rebuild of the same commit comes from the
 // engine's cache.
 func TestBuild_gitWebhook(t *testing.T) {
 	t.Parallel()
@@ -31,7 +32,12 @@ func TestBuild_gitWebhook(t *testing.T) {
 		t.Fatalf("create: %d", code)
 	}
 	start := time.Now()
-	st, ev := c.WaitJob(startJob(t, c, "/api/v1/apps/"+name+"/build"), 3*time.Minute)
+	job := startJob(t, c, "/api/v1/apps/"+name+"/build")
+	// One build per app at a time.
+	if code := c.JSON("POST", "/api/v1/apps/"+name+"/build", nil, nil); code != 409 {
+		t.Errorf("a second build while one runs: %d, want 409", code)
+	}
+	st, ev := c.WaitJob(job, 3*time.Minute)
 	if st != "succeeded" {
 		t.Fatalf("first build: %s\n%s", st, messages(ev))
 	}

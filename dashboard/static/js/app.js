@@ -65,7 +65,7 @@ let following = false;
 function follow(job, title) {
   following = true;
   panel.scrollIntoView({ block: "nearest", behavior: "smooth" });
-  const doneTitle = title.replace(/^Deploying/, "Deployed").replace(/^Rolling/, "Rolled");
+  const doneTitle = title.replace(/^Building and deploying/, "Built and deployed").replace(/^Deploying/, "Deployed").replace(/^Rolling/, "Rolled");
   return followJob(panel, job, {
     title,
     doneTitle,
@@ -82,8 +82,10 @@ function follow(job, title) {
 async function deploy(btn) {
   const done = busy(btn);
   try {
-    const r = await api("POST", base + "/deploy");
-    follow(r.job, "Deploying " + app);
+    // An app with a repository builds it; the build streams into the panel.
+    const build = btn.dataset.build === "1";
+    const r = await api("POST", base + (build ? "/build" : "/deploy"));
+    follow(r.job, (build ? "Building and deploying " : "Deploying ") + app);
     refresh(PARTS).catch(() => {});
   } catch (err) {
     toast(errorText(err), "bad");
@@ -169,9 +171,10 @@ async function save(form, errBox, change, then, btn) {
     change(def);
     await api("PUT", base, def);
     if (then === "deploy") {
-      const r = await api("POST", base + "/deploy");
+      const build = Boolean(def.source && def.source.repo);
+      const r = await api("POST", base + (build ? "/build" : "/deploy"));
       select(document.getElementById("tab-overview"), false);
-      follow(r.job, "Deploying " + app);
+      follow(r.job, (build ? "Building and deploying " : "Deploying ") + app);
     } else {
       toast("Saved. Deploy to apply.", "ok");
     }
