@@ -213,7 +213,7 @@ func (s *Service) StartDeploy(life context.Context, actor, app string) (*jobs.Jo
 	if a, err := s.opts.Store.App(app); err == nil && hasRepo(a) && a.Image == "" {
 		return s.StartBuild(life, actor, app)
 	} else if err == nil && a.Image == "" {
-		return nil, &store.ValidationError{Field: "image", Msg: fmt.Sprintf("%s has no image yet: upload its source with kaj deploy %s --context DIR, or set a git repository or an image", app, app)}
+		return s.redeployBuilt(life, actor, app)
 	}
 	return s.start(life, actor, app, JobDeploy, 0)
 }

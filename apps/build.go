@@ -138,3 +138,45 @@ func (s *Service) startBuild(life context.Context, actor, app string, up *upload
 		return err
 	}), nil
 }
+
+// redeployBuilt deploys an uploaded app's current definition (its env,
+// say) with the image of its newest build that served: the upload is
+// gone, the image is not. Without one it asks for an upload.
+func (s *Service) redeployBuilt(life context.Context, actor, app string) (*jobs.Job, error) {
+	rels, err := s.opts.Store.Releases(app, 0)
+	if err != nil {
+		return nil, err
+	}
+	var from *store.Release
+	for i, r := range rels {
+		if r.Build != nil && r.Build.ImageID != "" && (r.Status == store.ReleaseLive || r.Status == store.ReleaseSuperseded) {
+			from = &rels[i]
+			break
+		}
+	}
+	if from == nil {
+		return nil, &store.ValidationError{Field: "image", Msg: fmt.Sprintf("%s has no image yet: upload its source with kaj deploy %s --context DIR, or set a git repository or an image", app, app)}
+	}
+	bd, ok := s.opts.Deployer.(BuildDeployer)
+	if !ok {
+		return nil, ErrNoBuilder
+	}
+	if s.opts.Deployer.Busy(app) {
+		return nil, fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
+	}
+	reuse := func(ctx context.Context, release uint64, emit jobs.Emit) (string, store.Build, error) {
+		b := *from.Build
+		emit(jobs.Event{Type: jobs.TypeLog, Step: deploy.StepSource, Message: fmt.Sprintf("no new source: reusing the image release %d built (%s)", from.Number, from.Image)})
+		// By ID: the tag may have been pruned, the image not.
+		return b.ImageID, b, nil
+	}
+	return s.opts.Jobs.Start(life, JobDeploy, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+		_, err := bd.DeployBuild(ctx, app, actor, reuse, emit)
+		if err == nil {
+			if a, gerr := s.opts.Store.App(app); gerr == nil {
+				s.syncRoute(a)
+			}
+		}
+		return err
+	}), nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/store"
@@ -59,8 +60,10 @@ func (d *Deployer) buildStep(ctx context.Context, r *run, a *store.App, build Bu
 		}
 		what := "the uploaded context"
 		if b.Commit != "" {
-			what = "commit " + b.Commit[:min(12, len(b.Commit))]
+			what = "commit " + shortHex(b.Commit)
 		}
-		return fmt.Sprintf("built %s from %s in %s (%s)", image, what, b.Duration.D().Round(100_000_000), strings.TrimPrefix(b.ImageID, "sha256:")[:min(12, len(strings.TrimPrefix(b.ImageID, "sha256:")))]), nil
+		return fmt.Sprintf("%s from %s (image %s, built in %s)", image, what, shortHex(strings.TrimPrefix(b.ImageID, "sha256:")), b.Duration.D().Round(100*time.Millisecond)), nil
 	})
 }
+
+func shortHex(s string) string { return s[:min(12, len(s))] }

@@ -104,3 +104,50 @@ func TestCLI_deployContext(t *testing.T) {
 		t.Fatalf("after the failed deploys the app serves %d %q", code, body)
 	}
 }
+
+// TestCLI_envRollbackLogs: after an upload, `kaj env set` and a plain
+// `kaj deploy` run the built image with the new env (no new upload
+// needed), `kaj rollback` goes back, `kaj logs` prints the app's log,
+// and `kaj apps --json` is JSON.
+func TestCLI_envRollbackLogs(t *testing.T) {
+	t.Parallel()
+	env := testutil.NewEnv(t)
+	p := kajtest.StartProcess(t, env, "")
+	c := p.Login(t)
+	tok := token(t, c)
+	name := env.Name("cli2")
+	if code := c.JSON("POST", "/api/v1/apps", map[string]any{"name": name, "port": 8080, "health_path": "/healthz", "source": map[string]any{},
+		"env": []map[string]any{{"name": "LOG_EVERY", "value": "200ms"}}}, nil); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "testapp"), testappBinary(t), 0o755)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), dockerfile("env-1"), 0o644)
+	if out, err := cli(t, p, tok, "deploy", name, "--context", dir); err != nil {
+		t.Fatalf("kaj deploy --context: %v\n%s", err, out)
+	}
+	if out, err := cli(t, p, tok, "env", "set", name, "GREETING=hello"); err != nil || !strings.Contains(out, "env updated") {
+		t.Fatalf("kaj env set: %v\n%s", err, out)
+	}
+	out, err := cli(t, p, tok, "deploy", name)
+	if err != nil || !strings.Contains(out, "reusing the image release 1 built") {
+		t.Fatalf("kaj deploy after env set: %v\n%s", err, out)
+	}
+	var v appView
+	c.JSON("GET", "/api/v1/apps/"+name, nil, &v)
+	if code, body := kajtest.Visit(t, v.URL+"/env"); code != 200 || !strings.Contains(body, `"GREETING":"hello"`) {
+		t.Fatalf("after env set and deploy: %d %s", code, body)
+	}
+	if out, err := cli(t, p, tok, "logs", "--tail", "5", name); err != nil || !strings.Contains(out, "tick") {
+		t.Fatalf("kaj logs: %v\n%s", err, out)
+	}
+	if out, err := cli(t, p, tok, "rollback", name); err != nil {
+		t.Fatalf("kaj rollback: %v\n%s", err, out)
+	}
+	if code, body := kajtest.Visit(t, v.URL+"/env"); code != 200 || strings.Contains(body, "GREETING") {
+		t.Fatalf("after the rollback: %d %s", code, body)
+	}
+	if out, err := cli(t, p, tok, "apps", "--json"); err != nil || !strings.HasPrefix(strings.TrimSpace(out), "[") {
+		t.Fatalf("kaj apps --json: %v\n%s", err, out)
+	}
+}
