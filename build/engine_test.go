@@ -12,6 +12,7 @@ import (
 	"github.com/kajhq/kaj/build"
 	"github.com/kajhq/kaj/internal/testutil"
 	"github.com/kajhq/kaj/jobs"
+	"github.com/kajhq/kaj/registry"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -99,6 +100,32 @@ func TestBuild_git(t *testing.T) {
 		_, err := b.Build(ctx, build.Request{App: app, Release: 3, Source: s}, nil)
 		if err == nil || !strings.Contains(err.Error(), `no branch or tag "nope"`) {
 			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("push", func(t *testing.T) {
+		reg := testutil.NewMemRegistry(t)
+		rc, err := registry.New(registry.Options{Engine: env.Client, Insecure: []string{reg.Host}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pb, _ := build.New(build.Options{Engine: env.Client, Pusher: rc, Labels: env.Labels(), WorkDir: t.TempDir()})
+		s := src
+		s.Push = reg.Host + "/team/" + app
+		var steps []string
+		res, err := pb.Build(ctx, build.Request{App: app, Release: 7, Source: s}, func(e jobs.Event) {
+			if e.Type == jobs.TypeStep && e.Status == jobs.StatusSucceeded {
+				steps = append(steps, e.Step)
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(res.Pushed, reg.Host+"/team/"+app+"@sha256:") || steps[len(steps)-1] != build.StepPush {
+			t.Fatalf("pushed %q, steps %v", res.Pushed, steps)
+		}
+		got, err := rc.Resolve(ctx, reg.Host+"/team/"+app+":7")
+		if err != nil || got.ID != res.ImageID {
+			t.Fatalf("the registry's %s:7 is %+v (%v); built %s", s.Push, got, err, res.ImageID)
 		}
 	})
 	t.Run("prune", func(t *testing.T) {
