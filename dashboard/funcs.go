@@ -1,8 +1,6 @@
 package dashboard
 
 import (
-	"github.com/kajhq/kaj/apps"
-
 	"errors"
 	"fmt"
 	"html/template"
@@ -26,7 +24,6 @@ func (r *Renderer) funcs() template.FuncMap {
 		"took":       Took,
 		"bytes":      Bytes,
 		"short":      ShortDigest,
-		"webhook":    apps.WebhookPath,
 		"shortID":    func(id string) string { return cut(id, 12) },
 		"badge":      BadgeClass,
 		"plural":     Plural,

@@ -63,6 +63,9 @@ type AppPage struct {
 	// Job is a deploy of this app that is running now, to follow.
 	Job         string
 	EngineError string
+	// WebhookURL is the app's push webhook as the browser reaches kaj;
+	// empty for an app without a repository.
+	WebhookURL string
 }
 
 // NewAppPage offers the template gallery and the form for an image.

@@ -38,7 +38,7 @@ func TestPages_appSource(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	for _, want := range []string{
-		"https://git.example.com/me/web.git", ">prod<", "app/Dockerfile_prod", `data-path="/api/v1/hooks/web"`, `data-webhook="copy"`,
+		"https://git.example.com/me/web.git", ">prod<", "app/Dockerfile_prod", "/api/v1/hooks/web</code>", `data-webhook="copy"`,
 		"0123456789ab", "built in 2.6s", "DL3059", "Build &amp; deploy", `id="source-form"`,
 	} {
 		if !strings.Contains(body, want) {

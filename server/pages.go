@@ -332,6 +332,9 @@ func (p *site) app(c *fiber.Ctx) error {
 		return err
 	}
 	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr)}
+	if v.App.Source != nil && v.App.Source.Repo != "" {
+		page.WebhookURL = c.BaseURL() + apps.WebhookPath(v.App.Name)
+	}
 	// The page follows the deploy it was opened for (?job=, from the page
 	// that started it, even when it has ended by now), else one running.
 	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {

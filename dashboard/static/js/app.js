@@ -300,7 +300,7 @@ document.addEventListener("click", async (e) => {
   const btn = e.target.closest("button[data-webhook]");
   if (!btn) return;
   const card = btn.closest(".source-card");
-  const url = location.origin + card.querySelector(".webhook-url").dataset.path;
+  const url = card.querySelector(".webhook-url").textContent;
   if (btn.dataset.webhook === "copy") {
     copyText(url, btn);
     return;
@@ -318,7 +318,7 @@ document.addEventListener("click", async (e) => {
     done();
   }
 });
-for (const el of document.querySelectorAll(".webhook-url")) el.textContent = location.origin + el.dataset.path;
+
 
 // ---------- database password ----------
 

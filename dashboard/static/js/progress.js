@@ -172,6 +172,7 @@ export function followJob(panel, id, { title, doneTitle = "", subject = "", onDo
     let pre = streams.get(e.step);
     if (!pre) {
       const wrap = document.createElement("div");
+      wrap.dataset.output = e.step;
       wrap.innerHTML = '<p class="log-tail-title"></p><pre class="log-tail build-output"></pre>';
       wrap.querySelector(".log-tail-title").textContent = (STEP_NAMES[e.step] || e.step || "") + ": output";
       pre = wrap.querySelector(".log-tail");
