@@ -344,7 +344,7 @@ func (p *site) app(c *fiber.Ctx) error {
 		if page.Job != "" {
 			break
 		}
-		if j.Target != name || (j.Kind != apps.JobDeploy && j.Kind != apps.JobRollback) {
+		if j.Target != name || (j.Kind != apps.JobDeploy && j.Kind != apps.JobRollback && j.Kind != apps.JobBuild) {
 			continue
 		}
 		if st, _ := j.Status(); st == jobs.StatusRunning {
