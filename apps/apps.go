@@ -51,6 +51,8 @@ type Options struct {
 	Jobs     *jobs.Manager
 	// Routes is the front door; nil when the router is off.
 	Routes Routes
+	// Builder builds apps from source; nil means apps deploy images only.
+	Builder Builder
 	// DatabaseAlias is the default host name of app databases.
 	DatabaseAlias string
 	Logger        *slog.Logger
@@ -98,6 +100,9 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = newPassword()
 	}
+	if a.Source != nil && a.Source.Repo != "" && a.Source.WebhookSecret == "" {
+		a.Source.WebhookSecret = newWebhookSecret()
+	}
 	a.CreatedBy = actor
 	out, err := s.create(actor, a, "")
 	if err != nil {
@@ -140,6 +145,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 		}
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
+		}
+		if a.Source != nil && a.Source.Repo != "" && a.Source.WebhookSecret == "" && (old.Source == nil || !old.Source.HasWebhookSecret) {
+			a.Source.WebhookSecret = newWebhookSecret()
 		}
 		if old.Database != nil && a.Database != nil && old.Database.Kind != a.Database.Kind && !sameFamily(old.Database.Kind, a.Database.Kind) {
 			return &store.ValidationError{Field: "database.kind", Msg: fmt.Sprintf("the database holds %s data and cannot become %s; create a new app, or back up, delete and recreate", old.Database.Kind, a.Database.Kind)}
@@ -215,7 +223,15 @@ const (
 
 // StartDeploy runs a deploy of app as a job that lives as long as life
 // (the server), not the request that asked for it.
+// An app with a git repository and no image of its own is built from
+// the repository first (see StartBuild); one with an image set deploys
+// that image (kaj deploy --image).
 func (s *Service) StartDeploy(life context.Context, actor, app string) (*jobs.Job, error) {
+	if a, err := s.opts.Store.App(app); err == nil && hasRepo(a) && a.Image == "" {
+		return s.StartBuild(life, actor, app)
+	} else if err == nil && a.Image == "" {
+		return s.redeployBuilt(life, actor, app)
+	}
 	return s.start(life, actor, app, JobDeploy, 0)
 }
 

@@ -23,6 +23,9 @@ type Input struct {
 	Entrypoint  []string          `json:"entrypoint"`
 	MemoryBytes int64             `json:"memory_bytes"`
 	CPUs        float64           `json:"cpus"`
+	// Source is where to build the image from; see store.Source. Its
+	// secrets are write-only like the env's.
+	Source *store.Source `json:"source"`
 	// Version must be the version read, on update.
 	Version uint64 `json:"version"`
 }
@@ -48,6 +51,11 @@ func (in Input) App(alias string) store.App {
 		Name: in.Name, Image: in.Image, Env: in.Env, Port: in.Port, HostPort: in.HostPort, HealthPath: in.HealthPath,
 		Health: in.Health, Domains: in.Domains, Proxy: in.Proxy, Restart: in.Restart, Command: in.Command, Entrypoint: in.Entrypoint,
 		MemoryBytes: in.MemoryBytes, CPUs: in.CPUs, Version: in.Version,
+	}
+	if in.Source != nil {
+		src := *in.Source
+		src.BuildArgs = append([]store.BuildArg(nil), in.Source.BuildArgs...)
+		a.Source = &src
 	}
 	if d := in.Database; d != nil {
 		db := store.Database(*d)
@@ -86,6 +94,9 @@ func sqlName(app string) string {
 	}
 	return string(b)
 }
+
+// newWebhookSecret is a generated webhook secret: 40 letters and digits.
+func newWebhookSecret() string { return catalog.Generate(40) }
 
 // newPassword is a generated database password: 24 letters and digits.
 func newPassword() string { return catalog.Generate(24) }

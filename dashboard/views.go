@@ -85,6 +85,9 @@ type AppPage struct {
 	// XtermWhy says why xterm.js is not used.
 	XtermWhy    string
 	EngineError string
+	// WebhookURL is the app's push webhook as the browser reaches kaj;
+	// empty for an app without a repository.
+	WebhookURL string
 }
 
 // NewAppPage offers the template gallery and the form for an image.

@@ -202,7 +202,7 @@ func (r *run) step(name string, fn func() (string, error)) error {
 // nil. On failure the previous release keeps serving and the returned
 // release says why.
 func (d *Deployer) Deploy(ctx context.Context, app, actor string, emit jobs.Emit) (store.Release, error) {
-	return d.deploy(ctx, app, 0, actor, emit)
+	return d.deploy(ctx, app, 0, actor, emit, nil)
 }
 
 // Rollback deploys an earlier release again: its image by digest and its
@@ -216,7 +216,7 @@ func (d *Deployer) Rollback(ctx context.Context, app string, to uint64, actor st
 	if to, err = RollbackTarget(app, rels, to); err != nil {
 		return store.Release{}, err
 	}
-	return d.deploy(ctx, app, to, actor, emit)
+	return d.deploy(ctx, app, to, actor, emit, nil)
 }
 
 // RollbackTarget checks a rollback of app to release to, given its
@@ -245,7 +245,7 @@ func RollbackTarget(app string, rels []store.Release, to uint64) (uint64, error)
 	return 0, &store.ValidationError{Field: "release", Msg: "there is no earlier good release to roll back to"}
 }
 
-func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, actor string, emit jobs.Emit) (store.Release, error) {
+func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, actor string, emit jobs.Emit, build BuildFunc) (store.Release, error) {
 	if emit == nil {
 		emit = func(jobs.Event) {}
 	}
@@ -303,6 +303,11 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 	}
 
 	r := &run{d: d, rel: rel, emit: emit, started: started}
+	if build != nil {
+		if err := d.buildStep(ctx, r, &a, build); err != nil {
+			return d.fail(r, err)
+		}
+	}
 	if err := d.pipeline(ctx, r, a, sec, env); err != nil {
 		return d.fail(r, err)
 	}

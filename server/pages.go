@@ -343,6 +343,9 @@ func (p *site) app(c *fiber.Ctx) error {
 	}
 	page := dashboard.AppPage{Base: p.base(c, "apps"), App: v.App, Row: v, Releases: rels, EngineError: engineText(engErr)}
 	page.Xterm, page.XtermWhy = p.s.xtermAvailable()
+	if v.App.Source != nil && v.App.Source.Repo != "" {
+		page.WebhookURL = c.BaseURL() + apps.WebhookPath(v.App.Name)
+	}
 	// The page follows the deploy it was opened for (?job=, from the page
 	// that started it, even when it has ended by now), else one running.
 	if j, ok := p.s.opts.Jobs.Get(c.Query("job")); ok && j.Target == name {
@@ -352,7 +355,7 @@ func (p *site) app(c *fiber.Ctx) error {
 		if page.Job != "" {
 			break
 		}
-		if j.Target != name || (j.Kind != apps.JobDeploy && j.Kind != apps.JobRollback) {
+		if j.Target != name || (j.Kind != apps.JobDeploy && j.Kind != apps.JobRollback && j.Kind != apps.JobBuild) {
 			continue
 		}
 		if st, _ := j.Status(); st == jobs.StatusRunning {

@@ -135,7 +135,10 @@ func New(opts Options) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
-		BodyLimit:             4 << 20,
+		BodyLimit:             bodyLimit,
+		// Bodies stream so a build context upload goes to disk; limitBody
+		// holds every other route to BodyLimit.
+		StreamRequestBody: true,
 		// Values from a request are kept past the handler (jobs, audit
 		// events), so they must not alias Fiber's reused buffers.
 		Immutable:               true,
@@ -147,6 +150,9 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// bodyLimit bounds a request body, besides a build context upload.
+const bodyLimit = 4 << 20
+
 // App is the Fiber application, for tests (app.Test) and embedding.
 func (s *Server) App() *fiber.App { return s.app }
 
@@ -155,7 +161,7 @@ func (s *Server) Close() { s.cancel() }
 
 // routes registers every route; this is the whole HTTP surface.
 func (s *Server) routes() {
-	s.app.Use(recoverer(s.log), securityHeaders)
+	s.app.Use(recoverer(s.log), securityHeaders, limitBody(bodyLimit))
 	s.app.Get("/healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		s.app.Get("/metrics", s.metrics(), adaptor.HTTPHandler(s.opts.Metrics))
@@ -166,6 +172,8 @@ func (s *Server) routes() {
 	api.Get("/version", s.version)
 	api.Post("/auth/login", loginLimiter(), s.login)
 	api.Post("/auth/logout", s.logout)
+	// A forge's push webhook: authenticated by its signature, not a login.
+	api.Post("/hooks/:name", s.webhook)
 
 	// Everything below needs a login, and each route names the least
 	// role that may use it: this table is where access is decided.
@@ -188,6 +196,9 @@ func (s *Server) routes() {
 	api.Delete("/apps/:name", admin, s.deleteApp)
 	api.Post("/apps/:name/deploy", deployer, s.deployApp)
 	api.Post("/apps/:name/rollback", deployer, s.rollbackApp)
+	api.Post("/apps/:name/build", deployer, s.buildApp)
+	api.Post("/apps/:name/upload", deployer, s.uploadApp)
+	api.Get("/apps/:name/webhook", admin, s.revealWebhook)
 	api.Post("/apps/:name/:action<regex(^(stop|start|restart)$)>", deployer, s.appAction)
 	api.Get("/apps/:name/releases", viewer, s.listReleases)
 	api.Get("/apps/:name/database/password", admin, s.revealDatabasePassword)

@@ -43,4 +43,7 @@ const (
 	ActionLoginFail     Action = "login.fail"
 	ActionCertUpload    Action = "certificate.upload"
 	ActionCertDelete    Action = "certificate.delete"
+	ActionWebhook       Action = "webhook.push"
+	ActionWebhookDeny   Action = "webhook.refuse"
+	ActionWebhookShow   Action = "webhook.reveal"
 )

@@ -42,6 +42,9 @@ type App struct {
 	MemoryBytes int64   `json:"memory_bytes,omitempty"`
 	CPUs        float64 `json:"cpus,omitempty"`
 	Template    string  `json:"template,omitempty"`
+	// Source, when set, is where kaj builds the image from; Image may
+	// then be empty until the first build.
+	Source *Source `json:"source,omitempty"`
 
 	Version   uint64    `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
@@ -81,6 +84,7 @@ var DatabaseKinds = []string{"mysql", "mariadb", "postgres"}
 type AppSecrets struct {
 	Env              map[string]string
 	DatabasePassword string
+	Source           SourceSecrets
 }
 
 // appRecord is an App as stored: secrets sealed, never in the App fields.
@@ -88,6 +92,7 @@ type appRecord struct {
 	App
 	SealedEnv        map[string][]byte `json:"sealed_env,omitempty"`
 	SealedDBPassword []byte            `json:"sealed_db_password,omitempty"`
+	SealedSource     *sealedSource     `json:"sealed_source,omitempty"`
 }
 
 var (
@@ -138,8 +143,15 @@ func (a *App) Validate() error {
 	if err := ValidateName(a.Name); err != nil {
 		return err
 	}
-	if err := ValidateImage("image", a.Image); err != nil {
-		return err
+	if a.Source == nil || a.Image != "" {
+		if err := ValidateImage("image", a.Image); err != nil {
+			return err
+		}
+	}
+	if a.Source != nil {
+		if err := a.Source.Validate(); err != nil {
+			return err
+		}
 	}
 	seen := map[string]bool{}
 	for i, e := range a.Env {
@@ -331,6 +343,9 @@ func (t *Tx) sealApp(a App, old appRecord) (appRecord, error) {
 		db.Password = ""
 		rec.Database = &db
 	}
+	if err := t.sealSource(a, &rec, old); err != nil {
+		return appRecord{}, err
+	}
 	return rec, nil
 }
 
@@ -360,6 +375,9 @@ func (t *Tx) RevealApp(name string) (AppSecrets, error) {
 		if out.DatabasePassword, err = t.s.seal.open(rec.SealedDBPassword, appDBContext(name)); err != nil {
 			return AppSecrets{}, fmt.Errorf("app %q database password: %w", name, err)
 		}
+	}
+	if out.Source, err = t.revealSource(rec); err != nil {
+		return AppSecrets{}, err
 	}
 	return out, nil
 }
@@ -404,6 +422,11 @@ func (t *Tx) DeleteApp(name string, keepData bool) error {
 	}
 	if err := b.Delete([]byte(name)); err != nil {
 		return err
+	}
+	if db := t.tx.Bucket(bucketDeliveries); db != nil && db.Bucket([]byte(name)) != nil {
+		if err := db.DeleteBucket([]byte(name)); err != nil {
+			return err
+		}
 	}
 	rb := t.tx.Bucket(bucketReleases)
 	if rb.Bucket([]byte(name)) != nil {

@@ -102,6 +102,9 @@ type Definition struct {
 	// DatabaseImage is the database server's image; empty for an app
 	// without a database.
 	DatabaseImage string `json:"database_image,omitempty"`
+	// Source is the app's source without its secrets, for a release
+	// built from it; nil for an image deploy.
+	Source *Source `json:"source,omitempty"`
 }
 
 // Definition is a's current definition.
@@ -114,6 +117,10 @@ func (a App) Definition() Definition {
 	if a.Database != nil {
 		d.DatabaseImage = a.Database.Image
 	}
+	if a.Source != nil {
+		src := a.Source.public()
+		d.Source = &src
+	}
 	return d
 }
 
@@ -124,6 +131,13 @@ func (a *App) Apply(d Definition) {
 	a.MemoryBytes, a.CPUs, a.Domains, a.Proxy = d.MemoryBytes, d.CPUs, slices.Clone(d.Domains), d.Proxy
 	if a.Database != nil && d.DatabaseImage != "" {
 		a.Database.Image = d.DatabaseImage
+	}
+	if a.Source != nil && d.Source != nil {
+		// Where the code came from goes back with the release; the
+		// credentials, build args and webhook secret stay the app's
+		// current ones (a definition never holds secrets).
+		a.Source.Repo, a.Source.Ref, a.Source.Context = d.Source.Repo, d.Source.Ref, d.Source.Context
+		a.Source.Dockerfile, a.Source.Target = d.Source.Dockerfile, d.Source.Target
 	}
 }
 
@@ -160,6 +174,7 @@ func Diff(a, b Release, secretChanged func(name string) bool) []Change {
 	add("domains", strings.Join(da.Domains, ", "), strings.Join(db.Domains, ", "))
 	add("proxy", proxyText(da.Proxy), proxyText(db.Proxy))
 	add("database_image", da.DatabaseImage, db.DatabaseImage)
+	add("commit", a.BuildCommit(), b.BuildCommit())
 	ea, eb := map[string]EnvVar{}, map[string]EnvVar{}
 	var names []string
 	for _, e := range a.Env {

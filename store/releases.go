@@ -30,16 +30,19 @@ type Release struct {
 	Env []EnvVar `json:"env,omitempty"`
 	// Definition is the whole definition the release ran; nil on
 	// releases recorded before kaj kept it (they hold Image and Env only).
-	Definition  *Definition `json:"definition,omitempty"`
-	Status      string      `json:"status"`
-	Error       string      `json:"error,omitempty"`
-	Steps       []Step      `json:"steps,omitempty"`
-	ContainerID string      `json:"container_id,omitempty"`
-	Rollback    uint64      `json:"rollback_of,omitempty"`
-	CreatedBy   string      `json:"created_by,omitempty"`
-	StartedAt   time.Time   `json:"started_at"`
-	FinishedAt  *time.Time  `json:"finished_at,omitempty"`
-	Version     uint64      `json:"version"`
+	Definition *Definition `json:"definition,omitempty"`
+	// Build records how the image was built, for a release built from
+	// source; nil for an image deploy.
+	Build       *Build     `json:"build,omitempty"`
+	Status      string     `json:"status"`
+	Error       string     `json:"error,omitempty"`
+	Steps       []Step     `json:"steps,omitempty"`
+	ContainerID string     `json:"container_id,omitempty"`
+	Rollback    uint64     `json:"rollback_of,omitempty"`
+	CreatedBy   string     `json:"created_by,omitempty"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	Version     uint64     `json:"version"`
 }
 
 // Step is one stage of a deploy as it was recorded.
@@ -88,6 +91,9 @@ func (t *Tx) CreateRelease(r Release) (Release, error) {
 		}
 		if r.Digest == "" {
 			r.Digest = from.Digest
+		}
+		if r.Build == nil {
+			r.Build = from.Build
 		}
 	} else {
 		for _, e := range rec.Env {
@@ -148,6 +154,14 @@ func (t *Tx) releaseRecord(app string, n uint64) (releaseRecord, error) {
 		return rec, fmt.Errorf("release %s#%d: %w", app, n, ErrNotFound)
 	}
 	return rec, json.Unmarshal(raw, &rec)
+}
+
+// BuildCommit is the commit r was built from, or "".
+func (r Release) BuildCommit() string {
+	if r.Build == nil {
+		return ""
+	}
+	return r.Build.Commit
 }
 
 // Def is the definition r ran: the recorded one, or, for a release

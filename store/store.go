@@ -144,7 +144,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -187,6 +187,7 @@ var migrations = []func(*bolt.Tx) error{
 		return err
 	},
 	migrateNotify, // 5 -> 6: notification targets (store/notify.go)
+	migrateWebhookDeliveries, // 6 -> 7: webhook delivery IDs, for replay refusal
 }
 
 func migrate(tx *bolt.Tx) error {

@@ -7,6 +7,8 @@
 //	kaj lint [hadolint's flags] FILE|- ...
 //	kaj healthcheck [--url URL]
 //	kaj admin reset-password [--data DIR] USER
+//	kaj login URL | apps | deploy APP [--context DIR] | logs [-f] APP |
+//	    rollback APP [RELEASE] | env set|unset APP NAME[=VALUE] | push IMAGE TARGET
 package main
 
 import (
@@ -56,6 +58,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return healthcheckCommand(ctx, args, stdout, stderr)
 	case "admin":
 		return adminCommand(ctx, args, stdout, stderr)
+	case "login":
+		return loginCommand(ctx, args, stdin, stdout, stderr)
+	case "apps":
+		return appsCommand(ctx, args, stdout, stderr)
+	case "deploy":
+		return deployCommand(ctx, args, stdout, stderr)
+	case "logs":
+		return logsCommand(ctx, args, stdout, stderr)
+	case "rollback":
+		return rollbackCommand(ctx, args, stdout, stderr)
+	case "env":
+		return envCommand(ctx, args, stdout, stderr)
+	case "push":
+		return pushCommand(ctx, args, stdout, stderr)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -73,6 +89,18 @@ Commands:
   healthcheck  exit 0 when the kaj serving here is healthy
   admin        reset-password USER: a new password for a locked-out user
   help         this text
+
+Client commands (against a kaj server; 'kaj login URL' first, or set
+KAJ_URL and KAJ_TOKEN):
+  login URL                     save kaj's address and an API token
+  apps                          list the apps
+  deploy APP [--context DIR]    build DIR (or the app's repository) and deploy
+  deploy APP --image REF        deploy an image
+  logs [-f] APP                 print or follow the app's log
+  rollback APP [RELEASE]        deploy an earlier release again
+  env set|unset APP NAME[=V]    change the app's environment
+  push IMAGE TARGET             push an engine image to a registry
+Each takes --json for scripts.
 
 Run 'kaj serve --help' or 'kaj lint --help' for their flags.
 `

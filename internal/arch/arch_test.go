@@ -26,11 +26,17 @@ var allowed = map[string][]string{
 	"deploy":    {mod + "jobs", mod + "registry", mod + "runtime", mod + "store"},
 	// apps owns an app's life; it drives the lower layers and knows no
 	// HTTP.
-	"apps": {mod + "catalog", mod + "deploy", mod + "jobs", mod + "router", mod + "runtime", mod + "store"},
+	"apps": {mod + "build", mod + "catalog", mod + "deploy", mod + "jobs", mod + "router", mod + "runtime", mod + "store"},
 	// router knows HTTP, certificates and metrics, and nothing of kaj's
 	// other packages: apps tells it the routes.
-	"router":    {"github.com/caddyserver/certmagic", "github.com/prometheus/client_golang", "go.uber.org/zap"},
-	"backup":    {mod + "runtime", mod + "store", "github.com/klauspost/compress", "github.com/robfig/cron/v3"},
+	"router": {"github.com/caddyserver/certmagic", "github.com/prometheus/client_golang", "go.uber.org/zap"},
+	"backup": {mod + "runtime", mod + "store", "github.com/klauspost/compress", "github.com/robfig/cron/v3"},
+	// build knows the engine's build API, git and kaj's linter; no HTTP
+	// of its own.
+	"build": {
+		mod + "dockerfile", mod + "jobs", mod + "registry", mod + "store", "github.com/go-git/go-git/v5",
+		"github.com/moby/moby/api", "github.com/moby/moby/client", "github.com/moby/patternmatcher",
+	},
 	"dashboard": {mod + "apps", mod + "catalog", mod + "dockerfile", mod + "store"},
 	// server speaks HTTP and uses the lower packages' types; it reaches
 	// the engine only through deploy and registry, never the client.

@@ -205,9 +205,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		routes = k.FrontDoor
 	}
 	k.Stats = stats.NewHub(k.Engine, stats.Options{Linger: 5 * time.Second})
+	builder, err := newBuilder(cfg, k, lintOpts, labels, log)
+	if err != nil {
+		return nil, err
+	}
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
-		Routes: routes,
+		Routes: routes, Builder: builder,
 		Notify: func(kind, app, title, detail string) {
 			k.Notifier.Notify(notify.Event{Kind: notify.Kind(kind), App: app, Title: title, Detail: detail})
 		},

@@ -65,7 +65,7 @@ let following = false;
 function follow(job, title) {
   following = true;
   panel.scrollIntoView({ block: "nearest", behavior: "smooth" });
-  const doneTitle = title.replace(/^Deploying/, "Deployed").replace(/^Rolling/, "Rolled");
+  const doneTitle = title.replace(/^Building and deploying/, "Built and deployed").replace(/^Deploying/, "Deployed").replace(/^Rolling/, "Rolled");
   return followJob(panel, job, {
     title,
     doneTitle,
@@ -82,8 +82,10 @@ function follow(job, title) {
 async function deploy(btn) {
   const done = busy(btn);
   try {
-    const r = await api("POST", base + "/deploy");
-    follow(r.job, "Deploying " + app);
+    // An app with a repository builds it; the build streams into the panel.
+    const build = btn.dataset.build === "1";
+    const r = await api("POST", base + (build ? "/build" : "/deploy"));
+    follow(r.job, (build ? "Building and deploying " : "Deploying ") + app);
     refresh(PARTS).catch(() => {});
   } catch (err) {
     toast(errorText(err), "bad");
@@ -148,6 +150,12 @@ async function definition() {
     memory_bytes: a.memory_bytes || 0, cpus: a.cpus || 0, version: a.version,
     domains: a.domains || [], health: a.health || {}, proxy: a.proxy || {},
   };
+  if (a.source) {
+    const s = a.source;
+    // Secrets come back empty and stay as stored when sent empty.
+    out.source = { repo: s.repo || "", ref: s.ref || "", context: s.context || "", dockerfile: s.dockerfile || "", target: s.target || "",
+      build_args: s.build_args || [], lint_threshold: s.lint_threshold || "", push: s.push || "" };
+  }
   if (a.database) {
     const d = a.database;
     out.database = { kind: d.kind, image: d.image, alias: d.alias, name: d.name, user: d.user, volume: d.volume, url_scheme: d.url_scheme || "" };
@@ -163,9 +171,10 @@ async function save(form, errBox, change, then, btn) {
     change(def);
     await api("PUT", base, def);
     if (then === "deploy") {
-      const r = await api("POST", base + "/deploy");
+      const build = Boolean(def.source && def.source.repo);
+      const r = await api("POST", base + (build ? "/build" : "/deploy"));
       select(document.getElementById("tab-overview"), false);
-      follow(r.job, "Deploying " + app);
+      follow(r.job, (build ? "Building and deploying " : "Deploying ") + app);
     } else {
       toast("Saved. Deploy to apply.", "ok");
     }
@@ -266,6 +275,50 @@ settings.addEventListener("submit", (e) => {
     def.domains = String(f.get("domains") || "").split(/[\s,]+/).map((d) => d.trim().toLowerCase()).filter(Boolean);
   }, e.submitter && e.submitter.value, e.submitter);
 });
+
+// ---------- source ----------
+
+const sourceForm = document.getElementById("source-form");
+sourceForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = new FormData(sourceForm);
+  save(sourceForm, document.getElementById("source-error"), (def) => {
+    if (!f.get("enabled")) {
+      delete def.source;
+      return;
+    }
+    const s = def.source || { build_args: [] };
+    for (const k of ["repo", "ref", "context", "dockerfile", "target", "lint_threshold"]) s[k] = String(f.get(k) || "").trim();
+    const token = String(f.get("token") || "");
+    if (token) s.token = token;
+    def.source = s;
+  }, e.submitter && e.submitter.value, e.submitter);
+});
+
+// The overview is redrawn every few seconds: listen on the document.
+document.addEventListener("click", async (e) => {
+  const btn = e.target.closest("button[data-webhook]");
+  if (!btn) return;
+  const card = btn.closest(".source-card");
+  const url = card.querySelector(".webhook-url").textContent;
+  if (btn.dataset.webhook === "copy") {
+    copyText(url, btn);
+    return;
+  }
+  const done = busy(btn);
+  try {
+    const r = await api("GET", base + "/webhook");
+    const out = card.querySelector(".webhook-secret");
+    out.textContent = r.secret;
+    out.hidden = false;
+    copyText(r.secret, btn);
+  } catch (err) {
+    toast(errorText(err), "bad");
+  } finally {
+    done();
+  }
+});
+
 
 // ---------- database password ----------
 

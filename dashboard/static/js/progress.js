@@ -12,7 +12,15 @@ const STEP_NAMES = {
   health: "Health check",
   switch: "Switch over",
   push: "Push",
+  source: "Build from source",
+  fetch: "Fetch the source",
+  lint: "Lint the Dockerfile",
+  build: "Build the image",
 };
+
+// maxStreamLines bounds a streamed output block in the page: a long
+// build's first lines matter less than its last.
+const maxStreamLines = 5000;
 
 const PHASES = {
   preparing: "preparing",
@@ -157,7 +165,31 @@ export function followJob(panel, id, { title, doneTitle = "", subject = "", onDo
     label.dataset.pct = String(pct);
   }
 
+  // Lines a step streams one by one (the build's output) share one
+  // block per step, appended as they come.
+  const streams = new Map();
+  function addLine(e) {
+    let pre = streams.get(e.step);
+    if (!pre) {
+      const wrap = document.createElement("div");
+      wrap.dataset.output = e.step;
+      wrap.innerHTML = '<p class="log-tail-title"></p><pre class="log-tail build-output"></pre>';
+      wrap.querySelector(".log-tail-title").textContent = (STEP_NAMES[e.step] || e.step || "") + ": output";
+      pre = wrap.querySelector(".log-tail");
+      panel.querySelector(".job-logs").append(wrap);
+      streams.set(e.step, pre);
+    }
+    const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+    const span = document.createElement("span");
+    if (e.message.startsWith("ERROR: ")) span.className = "err";
+    span.textContent = e.message + "\n";
+    pre.append(span);
+    if (pre.childElementCount > maxStreamLines) pre.firstElementChild.remove();
+    if (atEnd) pre.scrollTop = pre.scrollHeight;
+  }
+
   function addLog(e) {
+    if (!e.lines && e.message) return addLine(e);
     const box = panel.querySelector(".job-logs");
     const wrap = document.createElement("div");
     wrap.innerHTML = '<p class="log-tail-title"></p><pre class="log-tail"></pre>';
