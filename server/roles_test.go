@@ -33,6 +33,9 @@ var routeRoles = map[string]auth.Role{
 	"DELETE /api/v1/tokens/:id":  auth.Deployer,
 
 	"GET /api/v1/apps":                         auth.Viewer,
+	"POST /api/v1/apps/:name/build":            auth.Deployer,
+	"POST /api/v1/apps/:name/upload":           auth.Deployer,
+	"GET /api/v1/apps/:name/webhook":           auth.Admin,
 	"POST /api/v1/apps":                        auth.Deployer,
 	"GET /api/v1/apps/:name":                   auth.Viewer,
 	"PUT /api/v1/apps/:name":                   auth.Deployer,
@@ -99,6 +102,9 @@ var routeRoles = map[string]auth.Role{
 var publicRoutes = map[string]bool{
 	"GET /healthz": true, "GET /api/v1/version": true, "POST /api/v1/auth/login": true, "POST /api/v1/auth/logout": true,
 	"GET /login": true, "POST /login": true, "GET /static/:version/*": true,
+	// Authenticated by the forge's signature, not a login (see
+	// server/build.go).
+	"POST /api/v1/hooks/:name": true,
 }
 
 var routeParam = regexp.MustCompile(`:action<[^>]*>`)
