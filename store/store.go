@@ -186,7 +186,7 @@ var migrations = []func(*bolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bucketBackups)
 		return err
 	},
-	migrateNotify, // 5 -> 6: notification targets (store/notify.go)
+	migrateNotify,            // 5 -> 6: notification targets (store/notify.go)
 	migrateWebhookDeliveries, // 6 -> 7: webhook delivery IDs, for replay refusal
 }
 
