@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/kajhq/kaj/backup"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/deploy"
 	"github.com/kajhq/kaj/jobs"
@@ -52,13 +53,20 @@ type Options struct {
 	Routes Routes
 	// DatabaseAlias is the default host name of app databases.
 	DatabaseAlias string
-	Logger        *slog.Logger
+	// Backups is the backup engine; nil turns backups off.
+	Backups Backups
+	// BackupClock runs scheduled backups; nil is the real clock.
+	BackupClock backup.Clock
+	Logger      *slog.Logger
 }
 
 // Service owns apps' lives. It is safe for concurrent use.
 type Service struct {
 	opts Options
 	log  *slog.Logger
+	*backupper
+	// sched runs scheduled backups; nil without a backup engine.
+	sched *backup.Scheduler
 }
 
 // New returns a Service.
@@ -72,7 +80,11 @@ func New(opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{opts: opts, log: opts.Logger}, nil
+	s := &Service{opts: opts, log: opts.Logger, backupper: &backupper{opts: opts, log: opts.Logger}}
+	if opts.Backups != nil {
+		s.sched = backup.NewScheduler(s.scheduled, opts.BackupClock)
+	}
+	return s, nil
 }
 
 // Create stores a new app, generating its database password, and
@@ -83,6 +95,9 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 		a.Database.Password = newPassword()
 	}
 	a.CreatedBy = actor
+	if err := validateSchedule(a.Backup); err != nil {
+		return View{}, err
+	}
 	out, err := s.create(actor, a, "")
 	if err != nil {
 		return View{}, err
@@ -103,6 +118,7 @@ func (s *Service) create(actor string, a store.App, detail string) (store.App, e
 		return store.App{}, err
 	}
 	s.syncRoute(out)
+	s.reschedule(out)
 	return out, nil
 }
 
@@ -116,11 +132,19 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 	}
 	in.Name = name
 	a := in.App(s.opts.DatabaseAlias)
+	if err := validateSchedule(a.Backup); err != nil {
+		return View{}, err
+	}
 	var out store.App
 	err := s.opts.Store.Update(func(tx *store.Tx) (err error) {
 		old, err := tx.App(name)
 		if err != nil {
 			return err
+		}
+		if a.Backup == nil {
+			// A client that does not know backup settings keeps them;
+			// "backup": {} clears them.
+			a.Backup = old.Backup
 		}
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
@@ -138,6 +162,7 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 		return View{}, err
 	}
 	s.syncRoute(out)
+	s.reschedule(out)
 	return s.Get(ctx, name)
 }
 
@@ -187,6 +212,7 @@ func (s *Service) Delete(ctx context.Context, actor, name string, deleteData boo
 	if s.opts.Routes != nil {
 		s.opts.Routes.Remove(name)
 	}
+	s.unschedule(name)
 	return nil
 }
 

@@ -34,4 +34,12 @@ const (
 	ActionLoginFail    Action = "login.fail"
 	ActionCertUpload   Action = "certificate.upload"
 	ActionCertDelete   Action = "certificate.delete"
+	ActionBackup       Action = "backup.create"
+	ActionBackupFail   Action = "backup.fail"
+	ActionBackupVerify Action = "backup.verify"
+	ActionBackupDelete Action = "backup.delete"
+	ActionBackupFetch  Action = "backup.download"
+	ActionBackupPrune  Action = "backup.prune"
+	ActionDBRestore    Action = "database.restore"
+	ActionDBRestoreErr Action = "database.restore.fail"
 )

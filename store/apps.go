@@ -42,6 +42,10 @@ type App struct {
 	MemoryBytes int64   `json:"memory_bytes,omitempty"`
 	CPUs        float64 `json:"cpus,omitempty"`
 	Template    string  `json:"template,omitempty"`
+	// Backup sets the app's database backups: schedule, retention,
+	// verification, snapshots before deploys. Nil means none scheduled,
+	// verification on, no snapshots.
+	Backup *BackupSettings `json:"backup,omitempty"`
 
 	Version   uint64    `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
@@ -195,6 +199,11 @@ func (a *App) Validate() error {
 	}
 	if d := a.Database; d != nil {
 		if err := d.validate(); err != nil {
+			return err
+		}
+	}
+	if a.Backup != nil {
+		if err := a.Backup.validate(a.Database != nil); err != nil {
 			return err
 		}
 	}
