@@ -95,6 +95,8 @@ func classify(err error) (int, errorBody) {
 		return fiber.StatusBadGateway, errorBody{Error: "cannot reach the registry", Detail: detail}
 	case errors.Is(err, runtime.ErrEngineUnreachable), errors.Is(err, registry.ErrEngineUnreachable):
 		return fiber.StatusServiceUnavailable, errorBody{Error: "the Docker Engine is unreachable", Detail: detail + "; is dockerd running?"}
+	case errors.Is(err, apps.ErrBackupsOff):
+		return fiber.StatusConflict, errorBody{Error: "backups are off", Detail: detail}
 	case errors.Is(err, apps.ErrNoRouter):
 		return fiber.StatusConflict, errorBody{Error: "the router is off", Detail: detail}
 	case errors.Is(err, store.ErrSealed):

@@ -115,7 +115,11 @@ func New(opts Options) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
-		BodyLimit:             4 << 20,
+		BodyLimit:             bodyLimit,
+		// Bodies over BodyLimit are streamed rather than refused: a dump
+		// upload reads its own; limitBody bounds every other route's.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 		// Values from a request are kept past the handler (jobs, audit
 		// events), so they must not alias Fiber's reused buffers.
 		Immutable:               true,
@@ -135,7 +139,7 @@ func (s *Server) Close() { s.cancel() }
 
 // routes registers every route; this is the whole HTTP surface.
 func (s *Server) routes() {
-	s.app.Use(recoverer(s.log), securityHeaders)
+	s.app.Use(recoverer(s.log), securityHeaders, limitBody(isUpload))
 	s.app.Get("/healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		s.app.Get("/metrics", s.metrics(), adaptor.HTTPHandler(s.opts.Metrics))
@@ -168,6 +172,13 @@ func (s *Server) routes() {
 	api.Get("/apps/:name/releases", s.listReleases)
 	api.Get("/apps/:name/database/password", s.revealDatabasePassword)
 	api.Get("/apps/:name/logs", s.checkOrigin, s.wsOnly, websocket.New(s.wsLogs))
+	api.Get("/apps/:name/backups", s.listBackups)
+	api.Post("/apps/:name/backups", s.createBackup)
+	api.Get("/apps/:name/backups/:id/download", s.downloadBackup)
+	api.Post("/apps/:name/backups/:id/verify", s.verifyBackup)
+	api.Post("/apps/:name/backups/:id/restore", s.restoreBackup)
+	api.Delete("/apps/:name/backups/:id", s.deleteBackup)
+	api.Post("/apps/:name/restore", s.restoreUpload)
 
 	api.Get("/certificates", s.listCertificates)
 	api.Post("/certificates", s.addCertificate)
