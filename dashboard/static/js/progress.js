@@ -12,6 +12,12 @@ const STEP_NAMES = {
   health: "Health check",
   switch: "Switch over",
   push: "Push",
+  snapshot: "Snapshot of the database",
+  dump: "Dump",
+  verify: "Verify: restore into a throwaway database",
+  retention: "Retention",
+  "safety backup": "Safety backup",
+  restore: "Restore",
 };
 
 const PHASES = {
