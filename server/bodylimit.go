@@ -20,7 +20,14 @@ const bodyLimit = 4 << 20
 func limitBody(streaming func(c *fiber.Ctx) bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		req := c.Request()
-		if !req.IsBodyStream() || streaming(c) {
+		if !req.IsBodyStream() {
+			return c.Next()
+		}
+		// A streamed body that a handler leaves unread (a refused login,
+		// a refused size) must not be read as the next request on the
+		// connection: the connection closes after the answer.
+		c.Context().SetConnectionClose()
+		if streaming(c) {
 			return c.Next()
 		}
 		b, err := io.ReadAll(io.LimitReader(req.BodyStream(), bodyLimit+1))
