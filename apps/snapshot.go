@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/kajhq/kaj/backup"
 	"github.com/kajhq/kaj/deploy"
@@ -56,8 +57,9 @@ func (s *backupper) served(app string) (bool, error) {
 }
 
 // DataSnapshot is the snapshot that holds app's data as release to left
-// it: the one the next deploy after to took. A *store.ValidationError on
-// "restore_data" says why there is none.
+// it: the one the first deploy after to took, provided no release
+// between them served (whose writes it would hold). A
+// *store.ValidationError on "restore_data" says why there is none.
 func (s *Service) DataSnapshot(app string, to uint64) (store.Backup, error) {
 	rels, err := s.opts.Store.Releases(app, 0) // newest first
 	if err != nil {
@@ -65,9 +67,16 @@ func (s *Service) DataSnapshot(app string, to uint64) (store.Backup, error) {
 	}
 	var id string
 	var by uint64
-	for _, r := range rels {
-		if r.Number > to && r.Snapshot != "" {
+	for _, r := range slices.Backward(rels) {
+		if r.Number <= to {
+			continue
+		}
+		if r.Snapshot != "" {
 			id, by = r.Snapshot, r.Number
+			break
+		}
+		if r.Status == store.ReleaseLive || r.Status == store.ReleaseSuperseded {
+			return store.Backup{}, &store.ValidationError{Field: "restore_data", Msg: fmt.Sprintf("release %d served after release %d without a snapshot before it, so no snapshot holds release %d's data; roll back the app alone", r.Number, to, to)}
 		}
 	}
 	if id == "" {
