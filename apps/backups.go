@@ -270,7 +270,7 @@ func (s *Service) DeleteBackup(actor, app, id string) error {
 func backupError(app string, err error) error {
 	switch {
 	case errors.Is(err, backup.ErrDatabaseDown):
-		return &store.ValidationError{Field: "database", Msg: fmt.Sprintf("the database of %s is not running, so there is nothing to back up and no file was written; start the app (or deploy it), then back up: %v", app, err)}
+		return fmt.Errorf("no file was written: %w", err)
 	case errors.Is(err, backup.ErrDumpFailed):
 		return fmt.Errorf("backing up %s: %w; no file was written", app, err)
 	}

@@ -197,12 +197,16 @@ func TestMicroblogBackups(t *testing.T) {
 	k := kajtest.StartOptions(t, env, kajtestConfig(t, cfg), kajd.Options{BackupClock: clock})
 	c := k.Login(t)
 
+	mariadbApp := "" // the first case's app, for a restore of the wrong kind
 	for _, tc := range []struct{ kind, template, image string }{
 		{"mariadb", "microblog-mysql", env.MariaDBImage()},
 		{"postgres", "microblog-postgres", env.PostgresImage()},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
 			name := env.Name("bk-" + tc.kind[:2])
+			if tc.kind == "mariadb" {
+				mariadbApp = name
+			}
 			mustJob(t, c, "POST", "/api/v1/templates/"+tc.template, map[string]any{"name": name, "image": tag, "database_image": tc.image}, nil)
 			app := getApp(t, c, name)
 			count := func() string { return sqlIn(t, k, c, name, tc.kind, "SELECT COUNT(*) FROM posts") }
@@ -260,6 +264,16 @@ func TestMicroblogBackups(t *testing.T) {
 			mustJob(t, c, "POST", "/api/v1/apps/"+name+"/restore?keep_serving=true", nil, dl)
 			if n := count(); n != "1" {
 				t.Fatalf("after restoring the upload: %s posts; want 1", n)
+			}
+
+			// A PostgreSQL archive uploaded to the MariaDB app: refused by
+			// kind, the data untouched.
+			if tc.kind == "postgres" && mariadbApp != "" {
+				status, events := startJob(t, c, "POST", "/api/v1/apps/"+mariadbApp+"/restore?keep_serving=true", nil, dl)
+				if status != "failed" || !strings.Contains(failure(events), "another database kind") {
+					t.Fatalf("restoring a PostgreSQL dump into MariaDB: %s %q; want failed, naming the kind", status, failure(events))
+				}
+				t.Logf("a PostgreSQL dump uploaded to a MariaDB app: %s", failure(events))
 			}
 
 			// One byte changed in the kept file: verification says why,
