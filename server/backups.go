@@ -55,13 +55,23 @@ func (s *Server) downloadBackup(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The file's own length, not the record's: a damaged file is sent
+	// as it is, and its checksum tells the client so.
+	n, err := f.Seek(0, io.SeekEnd)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("reading backup %s: %w", rec.ID, err)
+	}
 	name := c.Params("name") + "-" + path.Base(rec.File)
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s"`, safeFilename.ReplaceAllString(name, "_")))
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set("X-Checksum-Sha256", rec.SHA256)
 	// The stream closes f once it is sent.
-	return c.SendStream(f, int(rec.Size))
+	return c.SendStream(f, int(n))
 }
 
 var safeFilename = regexp.MustCompile(`[^A-Za-z0-9._-]`)

@@ -78,7 +78,8 @@ func TestDashboard_backups(t *testing.T) {
 	if v.Backup.Schedule != "6h" || v.Backup.KeepLast != 3 {
 		t.Fatalf("saved backup settings %+v", v.Backup)
 	}
-	if txt := eval[string](b, `document.querySelector("#delete-data-dialog").innerText`); strings.Contains(txt, "there is no backup") || !strings.Contains(txt, "backups/"+name) {
+	b.open("/apps/" + name)
+	if txt := eval[string](b, `document.querySelector("#delete-data-dialog").textContent`); strings.Contains(txt, "there is no backup") || !strings.Contains(txt, "backups/"+name) {
 		t.Fatalf("the delete dialog says %q", txt)
 	}
 }
