@@ -35,15 +35,16 @@ type Release struct {
 	Error       string      `json:"error,omitempty"`
 	Steps       []Step      `json:"steps,omitempty"`
 	ContainerID string      `json:"container_id,omitempty"`
+	Rollback    uint64      `json:"rollback_of,omitempty"`
+	CreatedBy   string      `json:"created_by,omitempty"`
+	StartedAt   time.Time   `json:"started_at"`
+	FinishedAt  *time.Time  `json:"finished_at,omitempty"`
+	Version     uint64      `json:"version"`
+
 	// Snapshot is the ID of the backup of the app's database taken as the
 	// deploy's first step (snapshot before deploy); empty when none was.
 	// It holds the data as the release before this one left it.
-	Snapshot   string     `json:"snapshot,omitempty"`
-	Rollback   uint64     `json:"rollback_of,omitempty"`
-	CreatedBy  string     `json:"created_by,omitempty"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
-	Version    uint64     `json:"version"`
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // Step is one stage of a deploy as it was recorded.
