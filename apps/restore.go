@@ -149,23 +149,24 @@ func (s *Service) restoreHeld(ctx context.Context, actor, app, what string, emit
 			emit(jobs.Event{Type: jobs.TypeProgress, Step: StepRestore, Current: p.Done, Total: p.Total})
 		})
 		if err != nil {
-			return "", restoreError(app, err)
+			return "", restoreError(err)
 		}
 		return what + " loaded into " + db.Container, nil
 	})
 }
 
-// restoreError says what a failed restore means to the user.
-func restoreError(app string, err error) error {
+// restoreError says what a failed restore means to the user; the
+// engine's errors already name the app and what was being done.
+func restoreError(err error) error {
 	switch {
 	case errors.Is(err, backup.ErrKindMismatch):
-		return &store.ValidationError{Field: "database", Msg: fmt.Sprintf("restoring %s: %v", app, err)}
+		return &store.ValidationError{Field: "database", Msg: err.Error() + "; the database was not touched"}
 	case errors.Is(err, backup.ErrDamaged):
-		return &store.ValidationError{Field: "file", Msg: fmt.Sprintf("restoring %s: %v; the database was not touched", app, err)}
+		return &store.ValidationError{Field: "file", Msg: err.Error() + "; the database was not touched"}
 	case errors.Is(err, backup.ErrDatabaseDown):
-		return &store.ValidationError{Field: "database", Msg: fmt.Sprintf("restoring %s: %v; start the app's database (start or deploy the app) first", app, err)}
+		return &store.ValidationError{Field: "database", Msg: err.Error()}
 	}
-	return fmt.Errorf("restoring %s: %w", app, err)
+	return err
 }
 
 // saveUpload copies an upload to a hidden file in app's backups
