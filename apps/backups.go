@@ -21,6 +21,7 @@ type Backups interface {
 	Restore(ctx context.Context, db backup.Database, rec backup.Record, progress func(backup.Progress)) error
 	RestoreUpload(ctx context.Context, db backup.Database, upload io.Reader, size int64, progress func(backup.Progress)) error
 	Prune(ctx context.Context, cat backup.Catalog, app string, r backup.Retention) ([]backup.Record, error)
+	Check(rec backup.Record) error
 	Remove(rec backup.Record) error
 	Path(rec backup.Record) string
 	Dir() string
@@ -56,6 +57,7 @@ const (
 	StepDump      = "dump"
 	StepVerify    = "verify"
 	StepRetention = "retention"
+	StepCheck     = "check"
 	StepSafety    = "safety backup"
 	StepRestore   = "restore"
 )

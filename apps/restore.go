@@ -53,6 +53,16 @@ func (s *Service) StartRestore(life context.Context, actor, app, id string, opts
 		return nil, err
 	}
 	return s.opts.Jobs.Start(life, JobRestore, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+		// A damaged file is refused before the app stops.
+		if err := step(emit, StepCheck, func() (string, error) {
+			if err := eng.Check(rec); err != nil {
+				s.event(actor, store.ActionDBRestoreErr, app, "backup "+id+": "+err.Error())
+				return "", restoreError(fmt.Errorf("restoring %s: %w", app, err))
+			}
+			return fmt.Sprintf("%s matches its checksum sha256:%.12s", rec.File, rec.SHA256), nil
+		}); err != nil {
+			return err
+		}
 		return s.restore(ctx, actor, app, "backup "+id, opts, emit, func(ctx context.Context, db backup.Database, progress func(backup.Progress)) error {
 			return eng.Restore(ctx, db, rec, progress)
 		})

@@ -292,9 +292,16 @@ func TestMicroblogBackups(t *testing.T) {
 					t.Fatalf("the damaged backup is listed %+v; want its reason", b)
 				}
 			}
-			status, events = startJob(t, c, "POST", "/api/v1/apps/"+name+"/backups/"+b1.ID+"/restore", map[string]any{"keep_serving": true}, nil)
+			kept := len(listBackups(t, c, name))
+			status, events = startJob(t, c, "POST", "/api/v1/apps/"+name+"/backups/"+b1.ID+"/restore", map[string]any{"keep_serving": false}, nil)
 			if status != "failed" || !strings.Contains(failure(events), "damaged") {
 				t.Fatalf("restoring a damaged file: %s %q; want failed, saying it is damaged", status, failure(events))
+			}
+			if n := len(listBackups(t, c, name)); n != kept {
+				t.Fatalf("restoring a damaged file took a safety backup (%d backups, %d before): it should be refused first", n, kept)
+			}
+			if v := getApp(t, c, name); v.only(t, "app") == "" || v.Containers[0].State != "running" {
+				t.Fatalf("restoring a damaged file stopped the app: %+v", v.Containers)
 			}
 			if n := count(); n != "1" {
 				t.Fatalf("a refused restore changed the data: %s posts", n)

@@ -16,6 +16,7 @@ const STEP_NAMES = {
   dump: "Dump",
   verify: "Verify: restore into a throwaway database",
   retention: "Retention",
+  check: "Check the file's checksum",
   "safety backup": "Safety backup",
   restore: "Restore",
 };
