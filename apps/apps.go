@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kajhq/kaj/backup"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/deploy"
 	"github.com/kajhq/kaj/jobs"
@@ -55,10 +56,14 @@ type Options struct {
 	Builder Builder
 	// DatabaseAlias is the default host name of app databases.
 	DatabaseAlias string
-	Logger        *slog.Logger
 	// Notify, when set, hears of every deploy's and rollback's outcome
 	// (kind "deploy.failed" or "deploy.succeeded"). It must not block.
 	Notify func(kind, app, title, detail string)
+	// Backups is the backup engine; nil turns backups off.
+	Backups Backups
+	// BackupClock runs scheduled backups; nil is the real clock.
+	BackupClock backup.Clock
+	Logger      *slog.Logger
 }
 
 // Service owns apps' lives. It is safe for concurrent use.
@@ -71,6 +76,9 @@ type Service struct {
 		gen uint64
 		all []record
 	}
+	*backupper
+	// sched runs scheduled backups; nil without a backup engine.
+	sched *backup.Scheduler
 }
 
 // New returns a Service.
@@ -84,7 +92,11 @@ func New(opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Service{opts: opts, log: opts.Logger}, nil
+	s := &Service{opts: opts, log: opts.Logger, backupper: &backupper{opts: opts, log: opts.Logger}}
+	if opts.Backups != nil {
+		s.sched = backup.NewScheduler(s.scheduled, opts.BackupClock)
+	}
+	return s, nil
 }
 
 // changed is called after kaj changed an app's containers: the apps list
@@ -104,6 +116,9 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 		a.Source.WebhookSecret = newWebhookSecret()
 	}
 	a.CreatedBy = actor
+	if err := validateSchedule(a.Backup); err != nil {
+		return View{}, err
+	}
 	out, err := s.create(actor, a, "")
 	if err != nil {
 		return View{}, err
@@ -124,6 +139,7 @@ func (s *Service) create(actor string, a store.App, detail string) (store.App, e
 		return store.App{}, err
 	}
 	s.syncRoute(out)
+	s.reschedule(out)
 	return out, nil
 }
 
@@ -137,11 +153,19 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 	}
 	in.Name = name
 	a := in.App(s.opts.DatabaseAlias)
+	if err := validateSchedule(a.Backup); err != nil {
+		return View{}, err
+	}
 	var out store.App
 	err := s.opts.Store.Update(func(tx *store.Tx) (err error) {
 		old, err := tx.App(name)
 		if err != nil {
 			return err
+		}
+		if a.Backup == nil {
+			// A client that does not know backup settings keeps them;
+			// "backup": {} clears them.
+			a.Backup = old.Backup
 		}
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
@@ -162,6 +186,7 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 		return View{}, err
 	}
 	s.syncRoute(out)
+	s.reschedule(out)
 	return s.Get(ctx, name)
 }
 
@@ -212,6 +237,7 @@ func (s *Service) Delete(ctx context.Context, actor, name string, deleteData boo
 	if s.opts.Routes != nil {
 		s.opts.Routes.Remove(name)
 	}
+	s.unschedule(name)
 	return nil
 }
 

@@ -26,6 +26,8 @@ type Input struct {
 	// Source is where to build the image from; see store.Source. Its
 	// secrets are write-only like the env's.
 	Source *store.Source `json:"source"`
+	// Backup sets the database's backups; nil means none scheduled.
+	Backup *store.BackupSettings `json:"backup"`
 	// Version must be the version read, on update.
 	Version uint64 `json:"version"`
 }
@@ -50,7 +52,7 @@ func (in Input) App(alias string) store.App {
 	a := store.App{
 		Name: in.Name, Image: in.Image, Env: in.Env, Port: in.Port, HostPort: in.HostPort, HealthPath: in.HealthPath,
 		Health: in.Health, Domains: in.Domains, Proxy: in.Proxy, Restart: in.Restart, Command: in.Command, Entrypoint: in.Entrypoint,
-		MemoryBytes: in.MemoryBytes, CPUs: in.CPUs, Version: in.Version,
+		MemoryBytes: in.MemoryBytes, CPUs: in.CPUs, Version: in.Version, Backup: in.Backup,
 	}
 	if in.Source != nil {
 		src := *in.Source
@@ -82,7 +84,10 @@ func (in Input) Validate() error {
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = "x" // generated later
 	}
-	return a.Validate()
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return validateSchedule(a.Backup)
 }
 
 func sqlName(app string) string {

@@ -130,6 +130,7 @@ func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, 
 	if s.opts.Routes != nil {
 		v.Certificates = s.opts.Routes.Certs(r.app)
 	}
+	v.LastBackup = s.lastBackup(name)
 	return v, engErr, nil
 }
 
@@ -165,6 +166,7 @@ func (s *Service) ListVersion(ctx context.Context, known string) ([]View, string
 	out := make([]View, len(recs))
 	for i, r := range recs {
 		out[i] = NewView(r.app, cs[r.app.Name], r.releases, s.opts.Deployer.Busy(r.app.Name), engErr == nil, s.urls(r.app))
+		out[i].LastBackup = s.lastBackup(r.app.Name)
 	}
 	return out, version, engErr, nil
 }

@@ -102,6 +102,8 @@ type View struct {
 	Routed bool `json:"routed"`
 	// Certificates are the states of its domains' certificates.
 	Certificates []DomainCert `json:"certificates,omitempty"`
+	// LastBackup is the state of its newest backup; nil when none.
+	LastBackup *BackupState `json:"last_backup,omitempty"`
 }
 
 // NewView works out an app's state. cs are the app's containers,

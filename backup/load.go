@@ -126,6 +126,12 @@ func compareTables(want, got []Table) string {
 	return strings.Join(diffs, "; ")
 }
 
+// Check reads rec's file whole and compares its checksum with the
+// recorded one: a missing or changed file is ErrDamaged. Restore checks
+// the same before it loads; a caller checks first to refuse a damaged
+// backup before it stops the app or takes a safety backup.
+func (e *Engine) Check(rec Record) error { return e.checkFile(rec) }
+
 // checkFile reads rec's file whole and compares its checksum with the
 // recorded one; a missing or changed file is ErrDamaged.
 func (e *Engine) checkFile(rec Record) error {

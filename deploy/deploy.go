@@ -97,7 +97,10 @@ type Options struct {
 	// Observe, when set, is told of every finished deploy: "live" or
 	// "failed", and how long it took (for metrics).
 	Observe func(result string, took time.Duration)
-	Logger  *slog.Logger
+	// Snapshot, when set, backs up the database of an app whose
+	// definition asks for it as a deploy's first step (see StepSnapshot).
+	Snapshot Snapshotter
+	Logger   *slog.Logger
 }
 
 // Deployer runs deploys. It is safe for concurrent use.
@@ -156,6 +159,7 @@ func (d *Deployer) Busy(app string) bool {
 
 // Step names, in pipeline order.
 const (
+	StepSnapshot = "snapshot"
 	StepImage    = "image"
 	StepNetwork  = "network"
 	StepDatabase = "database"
@@ -328,6 +332,9 @@ func (d *Deployer) releaseEnv(app string, rel store.Release) (map[string]string,
 }
 
 func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.AppSecrets, env map[string]string) error {
+	if err := d.snapshot(ctx, r, a); err != nil {
+		return err
+	}
 	image := r.rel.Image
 	if r.rel.Rollback != 0 && r.rel.Digest != "" {
 		image = r.rel.Digest

@@ -121,6 +121,9 @@ type rollbackRequest struct {
 	// Release is the release to return to; zero means the previous good
 	// one.
 	Release uint64 `json:"release"`
+	// RestoreData also returns the database to the snapshot taken by the
+	// deploy after that release ("roll back app and data").
+	RestoreData bool `json:"restore_data"`
 }
 
 func (s *Server) rollbackApp(c *fiber.Ctx) error {
@@ -130,7 +133,11 @@ func (s *Server) rollbackApp(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	j, err := s.opts.Apps.StartRollback(s.ctx, actor(c), c.Params("name"), req.Release)
+	start := s.opts.Apps.StartRollback
+	if req.RestoreData {
+		start = s.opts.Apps.StartRollbackWithData
+	}
+	j, err := start(s.ctx, actor(c), c.Params("name"), req.Release)
 	if err != nil {
 		return err
 	}

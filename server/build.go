@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -84,39 +83,4 @@ func (s *Server) webhook(c *fiber.Ctx) error {
 		return c.JSON(out)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(out)
-}
-
-// isUpload reports whether c is the one route whose body may exceed the
-// body limit: a build context upload.
-func isUpload(c *fiber.Ctx) bool {
-	p := c.Path()
-	return c.Method() == fiber.MethodPost && strings.HasPrefix(p, "/api/v1/apps/") && strings.HasSuffix(p, "/upload")
-}
-
-// limitBody holds every other route to limit bytes. The server streams
-// request bodies (so an upload goes to disk, not memory), which turns
-// off fasthttp's own limit; this puts it back: a declared length over
-// the limit is refused, and a chunked body is read up to the limit.
-func limitBody(limit int) fiber.Handler {
-	tooLarge := &apiError{Code: fiber.StatusRequestEntityTooLarge, Msg: "the request body is too large"}
-	return func(c *fiber.Ctx) error {
-		if isUpload(c) || !c.Request().IsBodyStream() {
-			return c.Next()
-		}
-		n := c.Request().Header.ContentLength()
-		if n > limit {
-			return tooLarge
-		}
-		if n == -1 {
-			b, err := io.ReadAll(io.LimitReader(c.Context().RequestBodyStream(), int64(limit)+1))
-			if err != nil {
-				return badRequest("", "reading the request body: %v", err)
-			}
-			if len(b) > limit {
-				return tooLarge
-			}
-			c.Request().SetBodyRaw(b)
-		}
-		return c.Next()
-	}
 }

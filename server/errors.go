@@ -99,6 +99,8 @@ func classify(err error) (int, errorBody) {
 		return fiber.StatusServiceUnavailable, errorBody{Error: "the Docker Engine is unreachable", Detail: detail + "; is dockerd running?"}
 	case errors.Is(err, apps.ErrNoBuilder):
 		return fiber.StatusNotImplemented, errorBody{Error: "building from source is off", Detail: detail}
+	case errors.Is(err, apps.ErrBackupsOff):
+		return fiber.StatusConflict, errorBody{Error: "backups are off", Detail: detail}
 	case errors.Is(err, apps.ErrNoRouter):
 		return fiber.StatusConflict, errorBody{Error: "the router is off", Detail: detail}
 	case errors.Is(err, store.ErrSealed):

@@ -136,9 +136,10 @@ func New(opts Options) (*Server, error) {
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           2 * time.Minute,
 		BodyLimit:             bodyLimit,
-		// Bodies stream so a build context upload goes to disk; limitBody
-		// holds every other route to BodyLimit.
-		StreamRequestBody: true,
+		// Bodies over BodyLimit are streamed rather than refused: a dump
+		// upload reads its own; limitBody bounds every other route's.
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
 		// Values from a request are kept past the handler (jobs, audit
 		// events), so they must not alias Fiber's reused buffers.
 		Immutable:               true,
@@ -150,9 +151,6 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// bodyLimit bounds a request body, besides a build context upload.
-const bodyLimit = 4 << 20
-
 // App is the Fiber application, for tests (app.Test) and embedding.
 func (s *Server) App() *fiber.App { return s.app }
 
@@ -161,7 +159,7 @@ func (s *Server) Close() { s.cancel() }
 
 // routes registers every route; this is the whole HTTP surface.
 func (s *Server) routes() {
-	s.app.Use(recoverer(s.log), securityHeaders, limitBody(bodyLimit))
+	s.app.Use(recoverer(s.log), securityHeaders, limitBody(isUpload))
 	s.app.Get("/healthz", s.healthz)
 	if s.opts.Metrics != nil {
 		s.app.Get("/metrics", s.metrics(), adaptor.HTTPHandler(s.opts.Metrics))
@@ -207,6 +205,13 @@ func (s *Server) routes() {
 	api.Get("/apps/:name/terminal", admin, s.checkOrigin, s.wsOnly, websocket.New(s.wsTerminal))
 	api.Get("/apps/:name/notifications", admin, s.listNotifyTargets)
 	api.Post("/apps/:name/notifications", admin, s.putNotifyTarget)
+	api.Get("/apps/:name/backups", viewer, s.listBackups)
+	api.Post("/apps/:name/backups", deployer, s.createBackup)
+	api.Get("/apps/:name/backups/:id/download", admin, s.downloadBackup)
+	api.Post("/apps/:name/backups/:id/verify", deployer, s.verifyBackup)
+	api.Post("/apps/:name/backups/:id/restore", admin, s.restoreBackup)
+	api.Delete("/apps/:name/backups/:id", admin, s.deleteBackup)
+	api.Post("/apps/:name/restore", admin, s.restoreUpload)
 
 	api.Get("/certificates", viewer, s.listCertificates)
 	api.Post("/certificates", admin, s.addCertificate)

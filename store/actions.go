@@ -46,4 +46,12 @@ const (
 	ActionWebhook       Action = "webhook.push"
 	ActionWebhookDeny   Action = "webhook.refuse"
 	ActionWebhookShow   Action = "webhook.reveal"
+	ActionBackup        Action = "backup.create"
+	ActionBackupFail    Action = "backup.fail"
+	ActionBackupVerify  Action = "backup.verify"
+	ActionBackupDelete  Action = "backup.delete"
+	ActionBackupFetch   Action = "backup.download"
+	ActionBackupPrune   Action = "backup.prune"
+	ActionDBRestore     Action = "database.restore"
+	ActionDBRestoreErr  Action = "database.restore.fail"
 )

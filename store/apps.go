@@ -45,6 +45,10 @@ type App struct {
 	// Source, when set, is where kaj builds the image from; Image may
 	// then be empty until the first build.
 	Source *Source `json:"source,omitempty"`
+	// Backup sets the app's database backups: schedule, retention,
+	// verification, snapshots before deploys. Nil means none scheduled,
+	// verification on, no snapshots.
+	Backup *BackupSettings `json:"backup,omitempty"`
 
 	Version   uint64    `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
@@ -207,6 +211,11 @@ func (a *App) Validate() error {
 	}
 	if d := a.Database; d != nil {
 		if err := d.validate(); err != nil {
+			return err
+		}
+	}
+	if a.Backup != nil {
+		if err := a.Backup.validate(a.Database != nil); err != nil {
 			return err
 		}
 	}

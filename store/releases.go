@@ -43,6 +43,11 @@ type Release struct {
 	StartedAt   time.Time  `json:"started_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
 	Version     uint64     `json:"version"`
+
+	// Snapshot is the ID of the backup of the app's database taken as the
+	// deploy's first step (snapshot before deploy); empty when none was.
+	// It holds the data as the release before this one left it.
+	Snapshot string `json:"snapshot,omitempty"`
 }
 
 // Step is one stage of a deploy as it was recorded.

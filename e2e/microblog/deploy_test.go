@@ -24,6 +24,17 @@ type appView struct {
 	Database *struct {
 		Volume string `json:"volume"`
 	} `json:"database"`
+	Live *struct {
+		Number   uint64 `json:"number"`
+		Rollback uint64 `json:"rollback_of"`
+		Snapshot string `json:"snapshot"`
+	} `json:"live"`
+	LastBackup *struct {
+		ID    string    `json:"id"`
+		State string    `json:"state"`
+		Error string    `json:"error"`
+		Next  time.Time `json:"next"`
+	} `json:"last_backup"`
 	Containers []struct {
 		ID       string `json:"id"`
 		Role     string `json:"role"`

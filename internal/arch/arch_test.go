@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"deploy":    {mod + "jobs", mod + "registry", mod + "runtime", mod + "store"},
 	// apps owns an app's life; it drives the lower layers and knows no
 	// HTTP.
-	"apps": {mod + "build", mod + "catalog", mod + "deploy", mod + "jobs", mod + "router", mod + "runtime", mod + "store"},
+	"apps": {mod + "backup", mod + "build", mod + "catalog", mod + "deploy", mod + "jobs", mod + "router", mod + "runtime", mod + "store"},
 	// router knows HTTP, certificates and metrics, and nothing of kaj's
 	// other packages: apps tells it the routes.
 	"router": {"github.com/caddyserver/certmagic", "github.com/prometheus/client_golang", "go.uber.org/zap"},

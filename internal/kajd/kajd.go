@@ -19,6 +19,7 @@ import (
 
 	"github.com/kajhq/kaj/apps"
 	"github.com/kajhq/kaj/auth"
+	"github.com/kajhq/kaj/backup"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/config"
 	"github.com/kajhq/kaj/deploy"
@@ -42,12 +43,18 @@ type Options struct {
 	Labels map[string]string
 	// Backoff spaces readiness probes; zero means the runtime's default.
 	Backoff runtime.Backoff
+	// BackupClock runs scheduled backups; nil is the real clock (tests
+	// drive their own).
+	BackupClock backup.Clock
 }
 
 // Kaj is an assembled kaj, ready to serve.
 type Kaj struct {
-	Store    *store.Store
-	Engine   *runtime.Docker
+	Store  *store.Store
+	Engine *runtime.Docker
+	// Backups takes, verifies and restores backups under
+	// <data dir>/backups.
+	Backups  *backup.Engine
 	Registry *registry.Client
 	Deployer *deploy.Deployer
 	Apps     *apps.Service
@@ -151,7 +158,22 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		}
 		dr = k.FrontDoor
 	}
+	if k.Backups, err = backup.New(k.Engine, filepath.Join(cfg.Data.Dir, "backups"), backup.Options{
+		Labels: labels, Wait: runtime.WaitOptions{Timeout: cfg.Deploy.DatabaseTimeout.D(), Backoff: opts.Backoff},
+	}); err != nil {
+		return nil, err
+	}
+	if reachable {
+		// Before any verification runs: a throwaway database left by a
+		// verification kaj's last run did not finish goes now.
+		if swept, err := k.Backups.SweepVerifications(ctx); err != nil {
+			log.Warn("removing abandoned backup verifications", "err", err)
+		} else if len(swept) > 0 {
+			log.Info("removed abandoned backup verifications", "apps", swept)
+		}
+	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
+		Snapshot:        apps.NewSnapshotter(st, k.Backups, log),
 		Router:          dr,
 		Observe:         obs.deploy,
 		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
@@ -211,7 +233,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
-		Routes: routes, Builder: builder,
+		Routes: routes, Builder: builder, Backups: k.Backups, BackupClock: opts.BackupClock,
 		Notify: func(kind, app, title, detail string) {
 			k.Notifier.Notify(notify.Event{Kind: notify.Kind(kind), App: app, Title: title, Detail: detail})
 		},
@@ -277,6 +299,12 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	if k.Router != nil {
 		run("router", func() error { return k.Router.Serve(ctx, k.httpLn, k.httpsLn) })
 	}
+	run("backup scheduler", func() error {
+		if err := k.Apps.RunBackups(ctx); !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
 	if k.metricsLn != nil {
 		run("metrics", func() error { return k.serveMetrics(ctx, k.metricsLn) })
 	}

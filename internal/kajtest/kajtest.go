@@ -64,6 +64,13 @@ func Start(t testing.TB, env *testutil.Env, edit ...func(*config.Config)) *Kaj {
 // by a free loopback port when it ends in :0).
 func StartConfig(t testing.TB, env *testutil.Env, cfg config.Config) *Kaj {
 	t.Helper()
+	return StartOptions(t, env, cfg, kajd.Options{})
+}
+
+// StartOptions is StartConfig with options for kajd beside the test's
+// labels, logger and quick backoff, e.g. a backup clock the test drives.
+func StartOptions(t testing.TB, env *testutil.Env, cfg config.Config, opts kajd.Options) *Kaj {
+	t.Helper()
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		t.Fatal(err)
@@ -71,7 +78,9 @@ func StartConfig(t testing.TB, env *testutil.Env, cfg config.Config) *Kaj {
 	cfg.Server.Listen = ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
-	k, err := kajd.Open(ctx, cfg, kajd.Options{Logger: log, Labels: env.Labels(), Backoff: runtime.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}})
+	opts.Logger, opts.Labels = log, env.Labels()
+	opts.Backoff = runtime.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}
+	k, err := kajd.Open(ctx, cfg, opts)
 	if err != nil {
 		cancel()
 		ln.Close()

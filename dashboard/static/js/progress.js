@@ -16,6 +16,13 @@ const STEP_NAMES = {
   fetch: "Fetch the source",
   lint: "Lint the Dockerfile",
   build: "Build the image",
+  snapshot: "Snapshot of the database",
+  dump: "Dump",
+  verify: "Verify: restore into a throwaway database",
+  retention: "Retention",
+  check: "Check the file's checksum",
+  "safety backup": "Safety backup",
+  restore: "Restore",
 };
 
 // maxStreamLines bounds a streamed output block in the page: a long
