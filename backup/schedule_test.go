@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kajhq/kaj/internal/testutil"
 )
 
 func TestParseSchedule(t *testing.T) {
@@ -40,7 +42,7 @@ func TestParseSchedule(t *testing.T) {
 // schedule stops, and a run that outlasts its slots skips them.
 func TestScheduler_runsOnSchedule(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	clock := newFakeClock(t0)
+	clock := testutil.NewFakeClock(t0)
 	type run struct {
 		app string
 		at  time.Time

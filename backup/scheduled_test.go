@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kajhq/kaj/internal/testutil"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -20,7 +21,7 @@ func TestEngine_scheduledWithRetention(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-			clock := newFakeClock(t0)
+			clock := testutil.NewFakeClock(t0)
 			tdb := startDB(t, kind, Options{Now: clock.Now})
 			e := tdb.engine
 			tdb.seed(t, 20)

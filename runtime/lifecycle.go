@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/mount"
 	mclient "github.com/moby/moby/client"
 )
@@ -76,7 +78,14 @@ func (d *Docker) Remove(ctx context.Context, id string, deleteData bool) error {
 	// RemoveVolumes takes only anonymous volumes (an image's VOLUME not
 	// given a name), which belong to this container alone.
 	if _, err := d.cli.ContainerRemove(ctx, c.ID, mclient.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-		return engineError("removing "+name, err)
+		if !strings.Contains(err.Error(), "already in progress") {
+			return engineError("removing "+name, err)
+		}
+		// Another caller (a concurrent sweep, a second delete) is
+		// removing it: it is gone once that finishes.
+		if err := d.waitGone(ctx, c.ID); err != nil {
+			return engineError("removing "+name, err)
+		}
 	}
 	if !deleteData {
 		return nil
@@ -90,6 +99,17 @@ func (d *Docker) Remove(ctx context.Context, id string, deleteData bool) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// waitGone waits until the engine no longer knows container id.
+func (d *Docker) waitGone(ctx context.Context, id string) error {
+	return poll(ctx, Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}, func(ctx context.Context) error {
+		_, err := d.cli.ContainerInspect(ctx, id, mclient.ContainerInspectOptions{})
+		if cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		return retryable{errors.New("its removal is still in progress")}
+	})
 }
 
 // removeVolume removes a volume kaj created; any other is ErrNotFound.

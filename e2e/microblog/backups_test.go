@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -192,7 +191,7 @@ func TestMicroblogBackups(t *testing.T) {
 	env := testutil.NewEnv(t)
 	ctx := env.Context()
 	tag := buildMicroblog(t, env)
-	clock := newFakeClock(time.Now())
+	clock := testutil.NewFakeClock(time.Now())
 	cfg := config.Default()
 	k := kajtest.StartOptions(t, env, kajtestConfig(t, cfg), kajd.Options{BackupClock: clock})
 	c := k.Login(t)
@@ -433,52 +432,4 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("waited 3 minutes for %s", what)
 		}
 	}
-}
-
-// fakeClock is a backup.Clock that moves only when Advance moves it.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) At(t time.Time) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if !t.After(c.now) {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, fakeWaiter{t, ch})
-	return ch
-}
-
-// Advance moves the clock by d and fires the waits it reaches.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if !w.at.After(c.now) {
-			w.ch <- c.now
-			continue
-		}
-		kept = append(kept, w)
-	}
-	c.waiters = kept
 }

@@ -1,12 +1,14 @@
-package backup
+package testutil
 
 import (
 	"sync"
 	"time"
 )
 
-// fakeClock is a Clock that moves only when Advance moves it.
-type fakeClock struct {
+// FakeClock is a clock that moves only when Advance moves it: Now and
+// At(t), the shape of the schedulers' clocks (backup.Clock), so tests of
+// schedules do not sleep. It is safe for concurrent use.
+type FakeClock struct {
 	mu      sync.Mutex
 	now     time.Time
 	waiters []fakeWaiter
@@ -17,15 +19,18 @@ type fakeWaiter struct {
 	ch chan time.Time
 }
 
-func newFakeClock(t time.Time) *fakeClock { return &fakeClock{now: t} }
+// NewFakeClock returns a FakeClock standing at t.
+func NewFakeClock(t time.Time) *FakeClock { return &FakeClock{now: t} }
 
-func (c *fakeClock) Now() time.Time {
+// Now is the clock's time.
+func (c *FakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-func (c *fakeClock) At(t time.Time) <-chan time.Time {
+// At fires once the clock reaches t (at once when it has).
+func (c *FakeClock) At(t time.Time) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ch := make(chan time.Time, 1)
@@ -38,7 +43,7 @@ func (c *fakeClock) At(t time.Time) <-chan time.Time {
 }
 
 // Advance moves the clock by d and fires the waits it reaches.
-func (c *fakeClock) Advance(d time.Duration) {
+func (c *FakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
