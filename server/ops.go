@@ -315,11 +315,7 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 			break
 		}
 	}
-	code, reason := websocket.CloseNormalClosure, "the program ended"
-	if s.ctx.Err() != nil {
-		code, reason = websocket.CloseGoingAway, "kaj is shutting down"
-	}
-	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
+	s.sayGoodbye(conn, "the program ended")
 	cancel()
 	mu.Lock()
 	closing = true

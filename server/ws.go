@@ -104,13 +104,7 @@ func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelF
 		}
 	}()
 	return ctx, func() {
-		// Say goodbye with a close frame, so clients see why the stream
-		// ended (1000, or 1001 when kaj shuts down) rather than 1006.
-		code, reason := websocket.CloseNormalClosure, "stream ended"
-		if s.ctx.Err() != nil {
-			code, reason = websocket.CloseGoingAway, "kaj is shutting down"
-		}
-		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
+		s.sayGoodbye(conn, "stream ended")
 		cancel()
 		mu.Lock()
 		closing = true
@@ -118,6 +112,16 @@ func (s *Server) session(conn *websocket.Conn) (context.Context, context.CancelF
 		mu.Unlock()
 		wg.Wait()
 	}
+}
+
+// sayGoodbye sends a close frame, so clients see why a stream ended
+// (1000 with reason, or 1001 when kaj shuts down) rather than 1006.
+func (s *Server) sayGoodbye(conn *websocket.Conn, reason string) {
+	code := websocket.CloseNormalClosure
+	if s.ctx.Err() != nil {
+		code, reason = websocket.CloseGoingAway, "kaj is shutting down"
+	}
+	conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 }
 
 func send(conn *websocket.Conn, m wsMessage) error {

@@ -498,6 +498,8 @@ func TestDashboard_openAppThroughRouter(t *testing.T) {
 		t.Fatalf("the app page links to %q; want the router address %q", href, want)
 	}
 	b.screenshot("app-link")
+	// The app has no favicon; the browser asks for one and logs its 404.
+	b.expect("/favicon.ico")
 	b.do("following the app's link", chromedp.Navigate(href+"env"), chromedp.WaitReady(chromedp.CSS("body")))
 	if body := eval[string](b, `document.body.innerText`); !strings.Contains(body, `"VERSION":"linked"`) {
 		t.Fatalf("the browser at %s got %q; want the app's answer", href, body)

@@ -17,7 +17,6 @@ import (
 
 	mclient "github.com/moby/moby/client"
 
-	"github.com/kajhq/kaj/config"
 	"github.com/kajhq/kaj/internal/kajd"
 	"github.com/kajhq/kaj/internal/kajtest"
 	"github.com/kajhq/kaj/internal/testutil"
@@ -192,8 +191,7 @@ func TestMicroblogBackups(t *testing.T) {
 	ctx := env.Context()
 	tag := buildMicroblog(t, env)
 	clock := testutil.NewFakeClock(time.Now())
-	cfg := config.Default()
-	k := kajtest.StartOptions(t, env, kajtestConfig(t, cfg), kajd.Options{BackupClock: clock})
+	k := kajtest.StartOptions(t, env, kajtest.Config(t), kajd.Options{BackupClock: clock})
 	c := k.Login(t)
 
 	mariadbApp := "" // the first case's app, for a restore of the wrong kind
@@ -394,20 +392,6 @@ func login(t *testing.T, url string) *webclient.Client {
 		t.Fatalf("logging in to %s: %v", url, err)
 	}
 	return b
-}
-
-// kajtestConfig is kajtest.Start's configuration.
-func kajtestConfig(t *testing.T, cfg config.Config) config.Config {
-	cfg.Data.Dir = t.TempDir()
-	cfg.Server.Listen = "127.0.0.1:0"
-	cfg.Deploy.ReconcileOnStart = false
-	cfg.Deploy.HealthTimeout = config.Duration(45 * time.Second)
-	cfg.Deploy.DatabaseTimeout = config.Duration(2 * time.Minute)
-	cfg.Deploy.StopTimeout = config.Duration(5 * time.Second)
-	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
-	cfg.Router.Listen = "127.0.0.1:0"
-	cfg.Router.DrainTimeout = config.Duration(5 * time.Second)
-	return cfg
 }
 
 func backupFiles(t *testing.T, dir string) []string {

@@ -44,6 +44,17 @@ type Kaj struct {
 // the engine, including other tests'.
 func Start(t testing.TB, env *testutil.Env, edit ...func(*config.Config)) *Kaj {
 	t.Helper()
+	cfg := Config(t)
+	for _, e := range edit {
+		e(&cfg)
+	}
+	return StartConfig(t, env, cfg)
+}
+
+// Config is the configuration Start uses: a data directory of the
+// test's, free loopback ports, no reconcile, and waits short enough for
+// tests.
+func Config(t testing.TB) config.Config {
 	cfg := config.Default()
 	cfg.Data.Dir = t.TempDir()
 	cfg.Server.Listen = "127.0.0.1:0"
@@ -54,10 +65,7 @@ func Start(t testing.TB, env *testutil.Env, edit ...func(*config.Config)) *Kaj {
 	cfg.Server.ShutdownTimeout = config.Duration(2 * time.Second)
 	cfg.Router.Listen = "127.0.0.1:0"
 	cfg.Router.DrainTimeout = config.Duration(5 * time.Second)
-	for _, e := range edit {
-		e(&cfg)
-	}
-	return StartConfig(t, env, cfg)
+	return cfg
 }
 
 // StartConfig runs kaj with exactly cfg (its listen address is replaced

@@ -28,25 +28,33 @@ var mariadbBuild sync.Mutex
 // be built the test is skipped, or fails under KAJ_REQUIRE_DOCKER=1.
 func (e *Env) MariaDBImage() string {
 	e.t.Helper()
-	if e.hasImage(MariaDBTag) {
-		return MariaDBTag
+	return e.scriptImage(&mariadbBuild, MariaDBTag, "build-mariadb-image", "MariaDB", "KAJ_MARIADB_IMAGE="+MariaDBTag)
+}
+
+// scriptImage returns tag, building it with scripts/<script> (env added)
+// when the engine lacks it, once per process under mu. When it cannot be
+// built the test is skipped, or fails under KAJ_REQUIRE_DOCKER=1.
+func (e *Env) scriptImage(mu *sync.Mutex, tag, script, what string, env ...string) string {
+	e.t.Helper()
+	if e.hasImage(tag) {
+		return tag
 	}
-	mariadbBuild.Lock()
-	defer mariadbBuild.Unlock()
-	if e.hasImage(MariaDBTag) {
-		return MariaDBTag
+	mu.Lock()
+	defer mu.Unlock()
+	if e.hasImage(tag) {
+		return tag
 	}
-	if err := buildMariaDB(); err != nil {
-		msg := fmt.Sprintf("no MariaDB test image: %v", err)
+	if err := runBuildScript(script, env...); err != nil {
+		msg := fmt.Sprintf("no %s test image: %v", what, err)
 		if RequireDocker() {
 			e.t.Fatal(msg + " [KAJ_REQUIRE_DOCKER=1]")
 		}
 		e.t.Skip(msg)
 	}
-	if !e.hasImage(MariaDBTag) {
-		e.t.Fatalf("scripts/build-mariadb-image succeeded but the engine has no %s", MariaDBTag)
+	if !e.hasImage(tag) {
+		e.t.Fatalf("scripts/%s succeeded but the engine has no %s", script, tag)
 	}
-	return MariaDBTag
+	return tag
 }
 
 func (e *Env) hasImage(ref string) bool {
@@ -56,16 +64,17 @@ func (e *Env) hasImage(ref string) bool {
 	return err == nil
 }
 
-func buildMariaDB() error {
+// runBuildScript runs one of scripts/build-*-image with env added.
+func runBuildScript(name string, env ...string) error {
 	root, err := moduleRoot()
 	if err != nil {
 		return err
 	}
-	script := filepath.Join(root, "scripts", "build-mariadb-image")
+	script := filepath.Join(root, "scripts", name)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, script)
-	cmd.Env = append(os.Environ(), "KAJ_MARIADB_IMAGE="+MariaDBTag)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
