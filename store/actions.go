@@ -54,4 +54,7 @@ const (
 	ActionBackupPrune   Action = "backup.prune"
 	ActionDBRestore     Action = "database.restore"
 	ActionDBRestoreErr  Action = "database.restore.fail"
+	ActionNodeDrain     Action = "node.drain"
+	ActionNodeActivate  Action = "node.activate"
+	ActionJoinReveal    Action = "swarm.join.reveal"
 )
