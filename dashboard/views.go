@@ -200,10 +200,10 @@ type NotificationsPage struct {
 }
 
 // NodesPage lists the swarm's nodes. On an engine that is no swarm
-// manager, Swarm is false and Message says why and what to do.
+// manager, Manager is false and Message says why and what to do.
 type NodesPage struct {
 	Base
-	Swarm   bool
+	Manager bool
 	State   string
 	Message string
 	Nodes   []Node

@@ -206,7 +206,7 @@ func (p *site) nodes(c *fiber.Ctx) error {
 		page.Error = strings.TrimSuffix(body.Error+": "+body.Detail, ": ")
 	default:
 		p.s.swarm.set(true)
-		page.Swarm = true
+		page.Manager = true
 		for _, n := range list {
 			page.Nodes = append(page.Nodes, dashboard.Node{
 				ID: n.ID, Hostname: n.Hostname, Role: n.Role, State: n.State, Message: n.Message,

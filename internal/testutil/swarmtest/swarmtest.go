@@ -121,7 +121,7 @@ func Available() error {
 	if os.Geteuid() != 0 {
 		return errors.New("nested Docker Engines need root")
 	}
-	for _, bin := range []string{"dockerd", "ip", "nsenter", "fuse-overlayfs", testutil.DistributionBinary} {
+	for _, bin := range []string{"dockerd", "ip", "nsenter", "unshare", "fuse-overlayfs", testutil.DistributionBinary} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found (Debian packages: docker.io iproute2 util-linux fuse-overlayfs docker-registry)", bin)
 		}
