@@ -281,10 +281,7 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 	if _, err := s.opts.Store.App(app); err != nil {
 		return nil, err
 	}
-	if s.opts.Deployer.Busy(app) {
-		return nil, fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
-	}
-	return s.opts.Jobs.Start(life, kind, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+	fn, err := s.claim(app, func(ctx context.Context, emit jobs.Emit) error {
 		defer s.changed()
 		var err error
 		if kind == JobRollback {
@@ -300,7 +297,11 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 		}
 		s.notifyOutcome(ctx, kind, app, actor, err)
 		return err
-	}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Jobs.Start(life, kind, app, actor, fn), nil
 }
 
 // Stop stops an app; its address answers 503 until it starts again.

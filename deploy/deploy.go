@@ -260,7 +260,7 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 	if emit == nil {
 		emit = func(jobs.Event) {}
 	}
-	unlock, err := d.lock(app)
+	unlock, err := d.lockFor(ctx, app)
 	if err != nil {
 		return store.Release{}, err
 	}
