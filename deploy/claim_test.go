@@ -45,7 +45,9 @@ func TestClaim(t *testing.T) {
 // reaches neither the release, the trail nor the job with its secrets.
 func TestDeploy_failureRedactsSecrets(t *testing.T) {
 	d, rt, st := setup(t)
-	rt.healthy = func(string) error { return errors.New("SECRET_KEY=s3cret-long DATABASE_URL=mysql://blog:pw-long%2Fx@dbserver/blog") }
+	rt.healthy = func(string) error {
+		return errors.New("SECRET_KEY=s3cret-long DATABASE_URL=mysql://blog:pw-long%2Fx@dbserver/blog")
+	}
 	a, _ := st.App("blog")
 	a.Env = []store.EnvVar{{Name: "SECRET_KEY", Value: "s3cret-long", Secret: true}}
 	a.Database.Password = "pw-long/x"
