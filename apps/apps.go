@@ -119,6 +119,9 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 	if err := validateSchedule(a.Backup); err != nil {
 		return View{}, err
 	}
+	if err := deployable(a); err != nil {
+		return View{}, err
+	}
 	out, err := s.create(actor, a, "")
 	if err != nil {
 		return View{}, err
@@ -154,6 +157,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 	in.Name = name
 	a := in.App(s.opts.DatabaseAlias)
 	if err := validateSchedule(a.Backup); err != nil {
+		return View{}, err
+	}
+	if err := deployable(a); err != nil {
 		return View{}, err
 	}
 	var out store.App
@@ -214,6 +220,9 @@ func (s *Service) FromTemplate(life context.Context, actor, id string, p catalog
 	p.DatabaseAlias = s.opts.DatabaseAlias
 	a, defaults, err := s.opts.Catalog.Instantiate(id, p)
 	if err != nil {
+		return Preview{}, nil, err
+	}
+	if err := deployable(a); err != nil {
 		return Preview{}, nil, err
 	}
 	if preview {
