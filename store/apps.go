@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -486,8 +487,12 @@ var domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 // and an optional path prefix ("example.com/blog").
 func ValidateDomain(field, d string) error {
 	host, path, hasPath := strings.Cut(d, "/")
-	if hasPath && (path == "" || strings.ContainsAny(path, "?#% ") || strings.HasSuffix(path, "/")) {
-		return invalid(field, "%q: a path prefix looks like example.com/blog (no trailing '/', query or spaces)", d)
+	// The router's rules for a path prefix, and no byte that could
+	// split a header or a log line.
+	if hasPath && (path == "" || strings.ContainsAny(path, "?#%*") || strings.HasSuffix(path, "/") || strings.HasPrefix(path, "/") ||
+		strings.Contains(path, "//") || strings.Contains(path, "..") ||
+		strings.IndexFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0) {
+		return invalid(field, "%q: a path prefix looks like example.com/blog (no trailing '/', query, fragment, '*', '..', '//', spaces or control characters)", d)
 	}
 	if host != strings.ToLower(host) {
 		return invalid(field, "%q: write domains in lowercase", d)
