@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
@@ -502,6 +503,9 @@ func ValidateDomain(field, d string) error {
 	}
 	if len(host) > 253 {
 		return invalid(field, "%q is longer than 253 characters", d)
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return invalid(field, "%q is an IP address, which the router cannot route by name; use a DNS name that resolves to this host", d)
 	}
 	labels := strings.Split(strings.TrimPrefix(host, "*."), ".")
 	if len(labels) < 2 {
