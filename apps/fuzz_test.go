@@ -56,57 +56,81 @@ func FuzzAppInput(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		var in Input
-		if decodeStrict(body, &in) != nil {
-			return
+	f.Fuzz(checkInput)
+}
+
+// checkInput decodes body strictly and, when it holds a valid input,
+// checks the invariants a deploy relies on.
+func checkInput(t *testing.T, body []byte) {
+	var in Input
+	if decodeStrict(body, &in) != nil {
+		return
+	}
+	if in.Validate() != nil {
+		return
+	}
+	a := in.App(runtime.DefaultAlias)
+	if !dnsLabelRe.MatchString(a.Name) {
+		t.Fatalf("valid input with name %q", a.Name)
+	}
+	if strings.ContainsAny(a.HealthPath, "\r\n \t\x00") {
+		t.Fatalf("valid input with health path %q", a.HealthPath)
+	}
+	if a.Image != "" {
+		if _, err := registry.ParseReference(a.Image); err != nil {
+			t.Fatalf("valid input with image %q: %v", a.Image, err)
 		}
-		if in.Validate() != nil {
-			return
+	}
+	for _, e := range a.Env {
+		if !envNameRe.MatchString(e.Name) || strings.ContainsRune(e.Value, 0) {
+			t.Fatalf("valid input with env %q=%q", e.Name, e.Value)
 		}
-		a := in.App(runtime.DefaultAlias)
-		if !dnsLabelRe.MatchString(a.Name) {
-			t.Fatalf("valid input with name %q", a.Name)
+	}
+	for _, d := range a.Domains {
+		if strings.ContainsAny(d, "\r\n \t") {
+			t.Fatalf("valid input with domain %q", d)
 		}
-		if strings.ContainsAny(a.HealthPath, "\r\n \t\x00") {
-			t.Fatalf("valid input with health path %q", a.HealthPath)
+	}
+	if db := a.Database; db != nil {
+		pw := db.Password
+		if pw == "" {
+			pw = "generated"
 		}
-		if a.Image != "" {
-			if _, err := registry.ParseReference(a.Image); err != nil {
-				t.Fatalf("valid input with image %q: %v", a.Image, err)
-			}
+		if strings.ContainsAny(pw, "\r\n\x00") {
+			t.Fatalf("valid input with database password %q", pw)
 		}
-		for _, e := range a.Env {
-			if !envNameRe.MatchString(e.Name) || strings.ContainsRune(e.Value, 0) {
-				t.Fatalf("valid input with env %q=%q", e.Name, e.Value)
-			}
+		spec := runtime.DatabaseSpec{App: a.Name, Kind: runtime.DatabaseKind(db.Kind), Image: db.Image, Volume: db.Volume, Alias: db.Alias, Database: db.Name, User: db.User, Password: pw}
+		env, err := runtime.DatabaseEnv(spec, db.URLScheme)
+		if err != nil {
+			t.Fatalf("valid input whose DATABASE_URL cannot be made: %v", err)
 		}
-		for _, d := range a.Domains {
-			if strings.ContainsAny(d, "\r\n \t") {
-				t.Fatalf("valid input with domain %q", d)
-			}
+		u, err := url.Parse(env["DATABASE_URL"])
+		if err != nil {
+			t.Fatalf("DATABASE_URL %q does not parse: %v", env["DATABASE_URL"], err)
 		}
-		if db := a.Database; db != nil {
-			pw := db.Password
-			if pw == "" {
-				pw = "generated"
-			}
-			if strings.ContainsAny(pw, "\r\n\x00") {
-				t.Fatalf("valid input with database password %q", pw)
-			}
-			spec := runtime.DatabaseSpec{App: a.Name, Kind: runtime.DatabaseKind(db.Kind), Image: db.Image, Volume: db.Volume, Alias: db.Alias, Database: db.Name, User: db.User, Password: pw}
-			env, err := runtime.DatabaseEnv(spec, db.URLScheme)
-			if err != nil {
-				t.Fatalf("valid input whose DATABASE_URL cannot be made: %v", err)
-			}
-			u, err := url.Parse(env["DATABASE_URL"])
-			if err != nil {
-				t.Fatalf("DATABASE_URL %q does not parse: %v", env["DATABASE_URL"], err)
-			}
-			if got, _ := u.User.Password(); got != pw || u.Host != db.Alias || strings.ContainsAny(u.Scheme, ":/") {
-				t.Fatalf("DATABASE_URL %q gives back password %q, host %q; want %q, %q", env["DATABASE_URL"], got, u.Host, pw, db.Alias)
-			}
+		if got, _ := u.User.Password(); got != pw || u.Host != db.Alias || strings.ContainsAny(u.Scheme, ":/") {
+			t.Fatalf("DATABASE_URL %q gives back password %q, host %q; want %q, %q", env["DATABASE_URL"], got, u.Host, pw, db.Alias)
 		}
+	}
+}
+
+// FuzzAppFields drives the same checks field by field, so the fuzzer
+// reaches the rules instead of the JSON grammar.
+func FuzzAppFields(f *testing.F) {
+	f.Add("blog", "microblog:1", "/healthz", "blog.example.com", "SECRET", "v", "pw", "mysql+pymysql", "mysql", "mysql:8.4")
+	f.Add("x", "--privileged", "/a\nb", "example.com/a..b", "1A", "\x00", "a\nb", "javascript:", "postgres", "-v")
+	f.Add("shop", "ghcr.io/team/shop:1", "/", "*.example.com", "_A", "postgres://u:p@h/d", "p@ss word/+", "", "mariadb", "127.0.0.1:5000/mariadb:11")
+	f.Fuzz(func(t *testing.T, name, image, health, domain, envName, envValue, password, scheme, kind, dbImage string) {
+		in := Input{
+			Name: name, Image: image, Port: 8080, HealthPath: health, Domains: []string{domain},
+			Env:      []store.EnvVar{{Name: envName, Value: envValue, Secret: true}},
+			Database: &DatabaseInput{Kind: kind, Image: dbImage, URLScheme: scheme, Password: password},
+		}
+		b, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkInput(t, b)
 	})
 }
 
