@@ -10,16 +10,22 @@ import (
 
 // Check applies to a stored definition the rules its deploy will meet, so
 // that what is stored can also be deployed and bad input is refused when
-// it is given, not at the first deploy: the image references as the
-// registry and the engine parse them, the health path as the probe sends
-// it, and the database as the runtime starts it and writes its
-// DATABASE_URL. dbPassword is the database password the deploy will use;
-// empty skips its check (an update that keeps the stored one). A broken
-// rule is a *store.ValidationError naming the definition's field.
+// it is given, not at the first deploy: the image references (and the
+// repository a build is pushed to) as the registry and the engine parse
+// them, the health path as the probe sends it, and the database as the
+// runtime starts it and writes its DATABASE_URL. dbPassword is the
+// database password the deploy will use; empty skips its check (an update
+// that keeps the stored one). A broken rule is a *store.ValidationError
+// naming the definition's field.
 func Check(a store.App, dbPassword string) error {
 	if a.Image != "" {
 		if _, err := registry.ParseReference(a.Image); err != nil {
 			return &store.ValidationError{Field: "image", Msg: err.Error()}
+		}
+	}
+	if a.Source != nil && a.Source.Push != "" {
+		if _, err := registry.ParseReference(a.Source.Push); err != nil {
+			return &store.ValidationError{Field: "source.push", Msg: err.Error()}
 		}
 	}
 	if err := runtime.CheckHealthPath(a.HealthPath); err != nil {

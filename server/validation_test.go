@@ -36,6 +36,7 @@ func TestCreate_deployRulesAtCreate(t *testing.T) {
 		{"image as an option", set("image", "--privileged"), "image"},
 		{"climbing image path", set("image", "../../x:1"), "image"},
 		{"database image as an option", db("image", "-v"), "database.image"},
+		{"climbing push target", set("source", map[string]any{"push": "127.0.0.1:5000/../../x"}), "source.push"},
 	}
 	// f.expect fails the test itself: no subtests.
 	for _, c := range cases {
