@@ -3,14 +3,17 @@
 // job's events. An app that prints its DATABASE_URL while failing must not
 // leave its password in the store file.
 //
-// Redaction works on values kaj knows, not on patterns: it cannot catch a
-// secret the app derives (a hash, a substring, a secret split over two
-// lines), only the values and their common encodings.
+// Redaction works on values kaj knows, and on one pattern: the password
+// in a URL's user info ("postgres://app:s3cret@db/app"), whoever wrote the
+// URL. It cannot catch a secret the app derives (a hash, a substring, a
+// secret split over two lines), only the values and their common
+// encodings.
 package redact
 
 import (
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -23,8 +26,9 @@ const Mask = "[redacted]"
 // almost nothing: a secret of three characters is guessed anyway.
 const MinLen = 4
 
-// Redactor replaces a fixed set of secrets. The zero value and nil
-// redact nothing. It is safe for concurrent use.
+// Redactor replaces a fixed set of secrets and the passwords written in
+// URLs. Nil redacts nothing; the zero value only URL passwords. It is
+// safe for concurrent use.
 type Redactor struct {
 	r *strings.Replacer
 }
@@ -74,17 +78,40 @@ func New(secrets ...string) *Redactor {
 	return &Redactor{r: strings.NewReplacer(pairs...)}
 }
 
-// String returns s with every secret replaced by Mask.
+// String returns s with every secret, and every password in a URL's user
+// info, replaced by Mask.
 func (r *Redactor) String(s string) string {
-	if r == nil || r.r == nil || s == "" {
+	if r == nil || s == "" {
 		return s
 	}
-	return r.r.Replace(s)
+	if r.r != nil {
+		s = r.r.Replace(s)
+	}
+	return URLs(s)
+}
+
+// userinfo is a URL's scheme and user name, then its password.
+var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@\[\]]*:)([^@\s/]+)@`)
+
+// URLs masks the password in every URL with user info in s: a URL with a
+// password is a secret in the clear, whether kaj knows the password or
+// not.
+func URLs(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return userinfo.ReplaceAllStringFunc(s, func(m string) string {
+		sub := userinfo.FindStringSubmatch(m)
+		if sub[2] == Mask {
+			return m
+		}
+		return sub[1] + Mask + "@"
+	})
 }
 
 // Lines redacts each line; it returns lines itself when nothing changed.
 func (r *Redactor) Lines(lines []string) []string {
-	if r == nil || r.r == nil {
+	if r == nil {
 		return lines
 	}
 	var out []string
@@ -106,7 +133,7 @@ func (r *Redactor) Lines(lines []string) []string {
 // matches (errors.Is, errors.As); a caller that digs a wrapped error's
 // fields out with errors.As must redact them itself.
 func (r *Redactor) Error(err error) error {
-	if err == nil || r == nil || r.r == nil {
+	if err == nil || r == nil {
 		return err
 	}
 	msg := err.Error()

@@ -19,6 +19,8 @@ func TestRedactor_String(t *testing.T) {
 		{"query escaped", "x?pw=p%40ss+word%2F%2B", "x?pw=[redacted]"},
 		{"json", `{"pw":"p@ss word/+"}`, `{"pw":"[redacted]"}`},
 		{"short values are kept", "abc is too short to hide", "abc is too short to hide"},
+		{"unknown URL password", "dsn https://key:other-pw@sentry.example.com/1 and ftp://anon@x/", "dsn https://key:[redacted]@sentry.example.com/1 and ftp://anon@x/"},
+		{"URL without password", "see https://example.com/a@b and http://[::1]:80/", "see https://example.com/a@b and http://[::1]:80/"},
 		{"nothing", "nothing secret here", "nothing secret here"},
 	}
 	for _, c := range cases {
@@ -44,6 +46,9 @@ func TestRedactor_nil(t *testing.T) {
 	}
 	if redact.New().String("anything") != "anything" {
 		t.Error("an empty Redactor changed its input")
+	}
+	if got := (&redact.Redactor{}).String("redis://:pw-x@cache"); got != "redis://:[redacted]@cache" {
+		t.Errorf("the zero Redactor left a URL password: %q", got)
 	}
 }
 

@@ -121,3 +121,44 @@ func (s *Store) PruneEvents(maxAge time.Duration, keep int) (n int, err error) {
 	err = s.Update(func(t *Tx) error { n, err = t.PruneEvents(cutoff, keep); return err })
 	return n, err
 }
+
+// RewriteEvents calls fn on every event, oldest first, and stores the
+// event it returns when it says so: how kaj masks what older versions
+// recorded in the clear. Seq and Time are kept whatever fn returns. It
+// returns how many events it rewrote.
+func (t *Tx) RewriteEvents(fn func(Event) (Event, bool)) (int, error) {
+	b := t.tx.Bucket(bucketEvents)
+	type change struct {
+		k []byte
+		v []byte
+	}
+	var changes []change
+	err := b.ForEach(func(k, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil {
+			return err
+		}
+		out, ok := fn(e)
+		if !ok {
+			return nil
+		}
+		out.Seq, out.Time = e.Seq, e.Time
+		raw, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		changes = append(changes, change{append([]byte(nil), k...), raw})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Written after the walk: bbolt forbids changing a bucket that
+	// ForEach is walking.
+	for _, c := range changes {
+		if err := b.Put(c.k, c.v); err != nil {
+			return 0, err
+		}
+	}
+	return len(changes), nil
+}

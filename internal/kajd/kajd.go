@@ -188,6 +188,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		Backoff:         opts.Backoff,
 		Logger:          log,
 	})
+	// Failures an older kaj recorded with secrets in the clear are
+	// masked; a failure here is logged and kaj serves anyway.
+	if n, err := k.Deployer.Scrub(); err != nil {
+		log.Error("masking secrets in stored failures", "err", err)
+	} else if n > 0 {
+		log.Info("masked secrets in stored failures and events", "records", n)
+	}
 	if cfg.Deploy.ReconcileOnStart && reachable {
 		removed, err := k.Deployer.Reconcile(ctx)
 		if err != nil {
