@@ -119,6 +119,9 @@ func (s *Service) Create(ctx context.Context, actor string, in Input) (View, err
 	if err := validateSchedule(a.Backup); err != nil {
 		return View{}, err
 	}
+	if err := deployable(a); err != nil {
+		return View{}, err
+	}
 	out, err := s.create(actor, a, "")
 	if err != nil {
 		return View{}, err
@@ -154,6 +157,9 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 	in.Name = name
 	a := in.App(s.opts.DatabaseAlias)
 	if err := validateSchedule(a.Backup); err != nil {
+		return View{}, err
+	}
+	if err := deployable(a); err != nil {
 		return View{}, err
 	}
 	var out store.App
@@ -214,6 +220,9 @@ func (s *Service) FromTemplate(life context.Context, actor, id string, p catalog
 	p.DatabaseAlias = s.opts.DatabaseAlias
 	a, defaults, err := s.opts.Catalog.Instantiate(id, p)
 	if err != nil {
+		return Preview{}, nil, err
+	}
+	if err := deployable(a); err != nil {
 		return Preview{}, nil, err
 	}
 	if preview {
@@ -281,10 +290,7 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 	if _, err := s.opts.Store.App(app); err != nil {
 		return nil, err
 	}
-	if s.opts.Deployer.Busy(app) {
-		return nil, fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
-	}
-	return s.opts.Jobs.Start(life, kind, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+	fn, err := s.claim(app, func(ctx context.Context, emit jobs.Emit) error {
 		defer s.changed()
 		var err error
 		if kind == JobRollback {
@@ -300,7 +306,11 @@ func (s *Service) start(life context.Context, actor, app, kind string, to uint64
 		}
 		s.notifyOutcome(ctx, kind, app, actor, err)
 		return err
-	}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Jobs.Start(life, kind, app, actor, fn), nil
 }
 
 // Stop stops an app; its address answers 503 until it starts again.

@@ -94,10 +94,7 @@ func (s *Service) startBuild(life context.Context, actor, app string, up *upload
 	if s.opts.Builder == nil || !ok {
 		return nil, ErrNoBuilder
 	}
-	if s.opts.Deployer.Busy(app) {
-		return nil, fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
-	}
-	return s.opts.Jobs.Start(life, JobBuild, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+	fn, err := s.claim(app, func(ctx context.Context, emit jobs.Emit) error {
 		if up != nil {
 			defer up.ctx.Close()
 		}
@@ -136,7 +133,11 @@ func (s *Service) startBuild(life context.Context, actor, app string, up *upload
 			}
 		}
 		return err
-	}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Jobs.Start(life, JobBuild, app, actor, fn), nil
 }
 
 // redeployBuilt deploys an uploaded app's current definition (its env,
@@ -161,16 +162,13 @@ func (s *Service) redeployBuilt(life context.Context, actor, app string) (*jobs.
 	if !ok {
 		return nil, ErrNoBuilder
 	}
-	if s.opts.Deployer.Busy(app) {
-		return nil, fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
-	}
 	reuse := func(ctx context.Context, release uint64, emit jobs.Emit) (string, store.Build, error) {
 		b := *from.Build
 		emit(jobs.Event{Type: jobs.TypeLog, Step: deploy.StepSource, Message: fmt.Sprintf("no new source: reusing the image release %d built (%s)", from.Number, from.Image)})
 		// By ID: the tag may have been pruned, the image not.
 		return b.ImageID, b, nil
 	}
-	return s.opts.Jobs.Start(life, JobDeploy, app, actor, func(ctx context.Context, emit jobs.Emit) error {
+	fn, err := s.claim(app, func(ctx context.Context, emit jobs.Emit) error {
 		_, err := bd.DeployBuild(ctx, app, actor, reuse, emit)
 		if err == nil {
 			if a, gerr := s.opts.Store.App(app); gerr == nil {
@@ -178,5 +176,9 @@ func (s *Service) redeployBuilt(life context.Context, actor, app string) (*jobs.
 			}
 		}
 		return err
-	}), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.opts.Jobs.Start(life, JobDeploy, app, actor, fn), nil
 }

@@ -2,6 +2,8 @@ package apps
 
 import (
 	"github.com/kajhq/kaj/catalog"
+	"github.com/kajhq/kaj/deploy"
+	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -78,16 +80,32 @@ func (in Input) App(alias string) store.App {
 	return a
 }
 
-// Validate checks the input as it will be stored.
+// Validate checks the input as it will be stored and then deployed.
 func (in Input) Validate() error {
-	a := in.App("dbserver")
+	a := in.App(runtime.DefaultAlias)
 	if a.Database != nil && a.Database.Password == "" {
-		a.Database.Password = "x" // generated later
+		a.Database.Password = "generated" // as Create will
 	}
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	return validateSchedule(a.Backup)
+	if err := validateSchedule(a.Backup); err != nil {
+		return err
+	}
+	return deployable(a)
+}
+
+// deployable checks a definition about to be stored with the rules its
+// deploy will apply (deploy.Check), so a field the deploy would refuse is
+// refused now, with the field named: a DATABASE_URL scheme like
+// "javascript:", a newline in the health path or the database password,
+// an image reference like "--privileged".
+func deployable(a store.App) error {
+	pw := ""
+	if a.Database != nil {
+		pw = a.Database.Password
+	}
+	return deploy.Check(a, pw)
 }
 
 func sqlName(app string) string {

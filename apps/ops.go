@@ -2,8 +2,11 @@ package apps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	"github.com/kajhq/kaj/deploy"
+	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -122,4 +125,39 @@ func (s *Service) notifyOutcome(ctx context.Context, kind, app, actor string, er
 		return
 	}
 	s.opts.Notify("deploy.succeeded", app, fmt.Sprintf("%s of %s is live", what, app), "started by "+actor)
+}
+
+// Claimer is a Deployer that can claim an app ahead of a job (see
+// deploy.Claim); found by type assertion, so a test's fake need not.
+type Claimer interface {
+	Claim(app string) (*deploy.Claim, error)
+}
+
+var _ Claimer = (*deploy.Deployer)(nil)
+
+// claim reserves app for a job about to start, so two requests racing to
+// deploy it get one job and one ErrBusy, never two jobs. The job runs fn
+// with a context carrying the claim and frees it when fn returns.
+func (s *Service) claim(app string, fn func(ctx context.Context, emit jobs.Emit) error) (func(ctx context.Context, emit jobs.Emit) error, error) {
+	busy := func() error {
+		return fmt.Errorf("%w: a deploy or operation of %s is already running; wait for it, or cancel its job", deploy.ErrBusy, app)
+	}
+	cl, ok := s.opts.Deployer.(Claimer)
+	if !ok {
+		if s.opts.Deployer.Busy(app) {
+			return nil, busy()
+		}
+		return fn, nil
+	}
+	c, err := cl.Claim(app)
+	if errors.Is(err, deploy.ErrBusy) {
+		return nil, busy()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, emit jobs.Emit) error {
+		defer c.Release()
+		return fn(c.Within(ctx), emit)
+	}, nil
 }

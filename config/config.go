@@ -37,6 +37,18 @@ type Config struct {
 	Router    Router    `toml:"router"`
 	Metrics   Metrics   `toml:"metrics"`
 	Dashboard Dashboard `toml:"dashboard"`
+	Events    Events    `toml:"events"`
+}
+
+// Events bounds the audit trail. The oldest events go first, at start
+// and then every hour.
+type Events struct {
+	// KeepDays drops events older than this many days; zero keeps
+	// events of any age.
+	KeepDays int `toml:"keep_days"`
+	// Keep is how many events are kept at most, the newest; zero keeps
+	// any number.
+	Keep int `toml:"keep"`
 }
 
 // Router is the front door: the reverse proxy in front of every app.
@@ -190,6 +202,7 @@ func Default() Config {
 			ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory",
 		},
 		Dashboard: Dashboard{XtermDir: "/usr/share/javascript/xterm"},
+		Events:    Events{KeepDays: 90, Keep: 10000},
 	}
 }
 
@@ -442,6 +455,12 @@ func (c Config) Validate() error {
 	}
 	if c.Deploy.KeepReleases < 1 {
 		return errors.New("deploy.keep_releases: must be at least 1")
+	}
+	if c.Events.KeepDays < 0 || c.Events.KeepDays > 36500 {
+		return errors.New("events.keep_days: must be between 0 (keep any age) and 36500")
+	}
+	if c.Events.Keep < 0 {
+		return errors.New("events.keep: must not be negative (0 keeps any number)")
 	}
 	if c.Registry.Retries < 0 {
 		return errors.New("registry.retries: must not be negative")

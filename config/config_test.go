@@ -74,6 +74,8 @@ func TestLoad_errors(t *testing.T) {
 		{"invalid value", "[server]\nlisten = \"8080\"\n", []string{"server.listen", "host:port"}},
 		{"bad threshold", "[lint]\nthreshold = \"loud\"\n", []string{"lint.threshold"}},
 		{"bad key", "[data]\nsecret_key = \"abc\"\n", []string{"data.secret_key", "64 hex"}},
+		{"negative event age", "[events]\nkeep_days = -1\n", []string{"events.keep_days"}},
+		{"negative event count", "[events]\nkeep = -5\n", []string{"events.keep"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

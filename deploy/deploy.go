@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/kajhq/kaj/jobs"
+	"github.com/kajhq/kaj/redact"
 	"github.com/kajhq/kaj/registry"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
@@ -171,9 +172,13 @@ const (
 // run is one deploy in progress: it records steps on the release and
 // reports them to emit.
 type run struct {
-	d       *Deployer
-	rel     store.Release
-	emit    jobs.Emit
+	d   *Deployer
+	rel store.Release
+	// emit reports to the job, through red.
+	emit jobs.Emit
+	// red masks the app's secrets in everything the run records or
+	// reports: an app may print them while it fails.
+	red     *redact.Redactor
 	started time.Time
 	created []string // containers this attempt created, removed on failure
 	stopped []string // serving containers stopped to free a fixed port, started again on failure
@@ -184,12 +189,14 @@ func (r *run) step(name string, fn func() (string, error)) error {
 	r.emit(jobs.Event{Type: jobs.TypeStep, Step: name, Status: jobs.StatusRunning})
 	r.rel.Steps = append(r.rel.Steps, store.Step{Name: name, Status: jobs.StatusRunning, StartedAt: start})
 	detail, err := fn()
+	detail = r.red.String(detail)
 	end := time.Now().UTC()
 	s := &r.rel.Steps[len(r.rel.Steps)-1]
 	s.FinishedAt = &end
 	s.Detail = detail
 	s.Status = jobs.StatusSucceeded
 	if err != nil {
+		err = r.red.Error(err)
 		s.Status, s.Detail = jobs.StatusFailed, err.Error()
 		r.emit(jobs.Event{Type: jobs.TypeStep, Step: name, Status: jobs.StatusFailed, Message: err.Error()})
 		var we *runtime.WaitError
@@ -253,22 +260,26 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 	if emit == nil {
 		emit = func(jobs.Event) {}
 	}
-	unlock, err := d.lock(app)
+	unlock, err := d.lockFor(ctx, app)
 	if err != nil {
 		return store.Release{}, err
 	}
 	defer unlock()
 
 	var (
-		a   store.App
-		sec store.AppSecrets
-		rel store.Release
+		a     store.App
+		sec   store.AppSecrets
+		rel   store.Release
+		creds []string
 	)
 	err = d.st.Update(func(tx *store.Tx) (err error) {
 		if a, err = tx.App(app); err != nil {
 			return err
 		}
 		if sec, err = tx.RevealApp(app); err != nil {
+			return err
+		}
+		if creds, err = registryPasswords(tx); err != nil {
 			return err
 		}
 		if rel, err = tx.CreateRelease(store.Release{App: app, Rollback: rollback, CreatedBy: actor}); err != nil {
@@ -295,7 +306,8 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 	if rollback != 0 {
 		env, err = d.releaseEnv(app, rel)
 		if err != nil {
-			return d.fail(&run{d: d, rel: rel, emit: emit, started: started}, err)
+			red := secretsOf(rel.Env, sec, env, creds)
+			return d.fail(&run{d: d, rel: rel, emit: redacting(red, emit), red: red, started: started}, err)
 		}
 	} else {
 		for _, e := range a.Env {
@@ -306,7 +318,12 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 		}
 	}
 
-	r := &run{d: d, rel: rel, emit: emit, started: started}
+	plain := a.Env
+	if rollback != 0 {
+		plain = rel.Env
+	}
+	red := secretsOf(plain, sec, env, creds)
+	r := &run{d: d, rel: rel, emit: redacting(red, emit), red: red, started: started}
 	if build != nil {
 		if err := d.buildStep(ctx, r, &a, build); err != nil {
 			return d.fail(r, err)
@@ -664,8 +681,11 @@ func (d *Deployer) appSpec(a store.App, release uint64, image string, env map[st
 }
 
 // fail records a failed release and removes what the attempt created.
+// The cause is redacted before anything keeps it: the release, the trail,
+// kaj's log and the job all see the same masked text.
 func (d *Deployer) fail(r *run, cause error) (store.Release, error) {
 	d.cleanup(r)
+	cause = r.red.Error(cause)
 	now := time.Now().UTC()
 	r.rel.Status, r.rel.Error, r.rel.FinishedAt = store.ReleaseFailed, cause.Error(), &now
 	err := d.st.Update(func(tx *store.Tx) error {
@@ -761,3 +781,71 @@ func (e *MissingImageError) Error() string {
 }
 
 func (e *MissingImageError) Unwrap() error { return e.Err }
+
+// secretsOf is the redactor of one deploy: the app's secret env values
+// (those of env not plain in defined, and the app's current ones), its
+// database password and source secrets, the passwords inside any URL in
+// its env (DATABASE_URL, a REDIS_URL set by hand) and the registries'
+// passwords.
+func secretsOf(defined []store.EnvVar, sec store.AppSecrets, env map[string]string, registryPasswords []string) *redact.Redactor {
+	var vals []string
+	for _, v := range sec.Env {
+		vals = append(vals, v)
+	}
+	plainName := map[string]bool{}
+	for _, e := range defined {
+		plainName[e.Name] = !e.Secret
+	}
+	for k, v := range env {
+		if !plainName[k] {
+			vals = append(vals, v)
+		}
+	}
+	vals = append(vals, sec.DatabasePassword, sec.Source.Token, sec.Source.WebhookSecret)
+	for _, v := range sec.Source.BuildArgs {
+		vals = append(vals, v)
+	}
+	if k := strings.TrimSpace(sec.Source.DeployKey); k != "" {
+		vals = append(vals, k)
+		// An error may quote one line of a key; its body lines are
+		// long base64, its armour lines are not secret.
+		for _, l := range strings.Split(k, "\n") {
+			if l = strings.TrimSpace(l); len(l) >= 16 && !strings.HasPrefix(l, "-----") {
+				vals = append(vals, l)
+			}
+		}
+	}
+	all := make([]string, 0, len(env))
+	for _, v := range env {
+		all = append(all, v)
+	}
+	vals = append(vals, redact.URLPasswords(all...)...)
+	vals = append(vals, registryPasswords...)
+	return redact.New(vals...)
+}
+
+// registryPasswords are the stored registry credentials' passwords.
+func registryPasswords(tx *store.Tx) ([]string, error) {
+	creds, err := tx.Credentials()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(creds))
+	for _, c := range creds {
+		full, err := tx.RevealCredential(c.Host)
+		if err != nil {
+			return nil, fmt.Errorf("reading the credential of %s: %w", c.Host, err)
+		}
+		out = append(out, full.Password)
+	}
+	return out, nil
+}
+
+// redacting wraps emit so no event carries a secret.
+func redacting(red *redact.Redactor, emit jobs.Emit) jobs.Emit {
+	return func(e jobs.Event) {
+		e.Message = red.String(e.Message)
+		e.Lines = red.Lines(e.Lines)
+		emit(e)
+	}
+}

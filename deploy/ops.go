@@ -130,6 +130,9 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 		if err != nil {
 			return err
 		}
+		// Before the database's own variables join env: those are not
+		// secret, but for the password, which sec has.
+		red := secretsOf(live.Env, sec, env, nil)
 		for _, c := range cs {
 			if c.Role == runtime.RoleDB && c.State != "running" {
 				if err := d.rt.Start(ctx, c.ID); err != nil {
@@ -153,11 +156,11 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 		if image == "" {
 			image = live.Image
 		}
-		r := &run{d: d, rel: *live, emit: func(jobs.Event) {}, started: time.Now()}
+		r := &run{d: d, rel: *live, emit: func(jobs.Event) {}, red: red, started: time.Now()}
 		c, err := d.rollout(ctx, r, a, image, env)
 		if err != nil {
 			d.cleanup(r)
-			return err
+			return red.Error(err)
 		}
 		return d.st.Update(func(tx *store.Tx) error {
 			cur, err := tx.Release(app, live.Number)

@@ -51,6 +51,15 @@ func ParseReference(s string) (Reference, error) {
 	if err != nil {
 		return bad(reason(err))
 	}
+	// go-containerregistry is lenient where the engine is not: it takes
+	// "..", "localhost:99999" and "../../x". Refuse here what the engine
+	// would refuse at pull or push time.
+	if err := checkHost(tag.RegistryStr()); err != nil {
+		return bad(err.Error())
+	}
+	if err := checkRepository(tag.RepositoryStr()); err != nil {
+		return bad(err.Error())
+	}
 	if explicitTag && !tagPattern.MatchString(tag.TagStr()) {
 		return bad("a tag starts with a letter, digit or '_' and has at most 128 letters, digits, '_', '.' and '-'")
 	}
@@ -75,6 +84,66 @@ func ParseReference(s string) (Reference, error) {
 
 // tagPattern is the docker CLI's tag grammar.
 var tagPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
+// The distribution reference grammar the engine applies: a host is
+// dot-separated labels (letters, digits, inner hyphens) or a bracketed
+// IPv6 address, with an optional port; a repository is slash-separated
+// components of lowercase letters and digits joined by '.', '_', '__'
+// or runs of '-'.
+var (
+	hostLabel     = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])$`)
+	pathComponent = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+)
+
+// checkHost checks a registry host[:port] against the engine's grammar.
+func checkHost(h string) error {
+	host, port := h, ""
+	if i := strings.LastIndex(h, ":"); i >= 0 && !strings.HasSuffix(h, "]") {
+		host, port = h[:i], h[i+1:]
+		if port == "" {
+			return fmt.Errorf("registry %q has an empty port", h)
+		}
+		n := 0
+		for _, c := range port {
+			if c < '0' || c > '9' || n > 65535 {
+				n = -1
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n < 1 || n > 65535 {
+			return fmt.Errorf("registry %q: port %s is not between 1 and 65535", h, port)
+		}
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		if a, err := netip.ParseAddr(host[1 : len(host)-1]); err != nil || !a.Is6() {
+			return fmt.Errorf("registry %q: %s is not an IPv6 address", h, host)
+		}
+		return nil
+	}
+	if host == "" {
+		return fmt.Errorf("registry %q has no host name", h)
+	}
+	for _, l := range strings.Split(host, ".") {
+		if !hostLabel.MatchString(l) {
+			return fmt.Errorf("registry %q is not a host name: each dot-separated part is letters, digits and inner hyphens", h)
+		}
+	}
+	return nil
+}
+
+// checkRepository checks a repository path against the engine's grammar.
+func checkRepository(repo string) error {
+	if len(repo) > 255 {
+		return fmt.Errorf("the repository name is %d characters; the limit is 255", len(repo))
+	}
+	for _, c := range strings.Split(repo, "/") {
+		if !pathComponent.MatchString(c) {
+			return fmt.Errorf("%q is not a repository path component: use lowercase letters and digits, joined by '.', '_' or '-' (no '..', no leading or trailing separator)", c)
+		}
+	}
+	return nil
+}
 
 // reason is go-containerregistry's explanation without its prefix.
 func reason(err error) string {
@@ -143,6 +212,9 @@ func NormalizeHost(host string) (string, error) {
 	}
 	if _, err := name.NewRegistry(h, name.StrictValidation); err != nil {
 		return "", fmt.Errorf("invalid registry host %q: %s", host, reason(err))
+	}
+	if err := checkHost(h); err != nil {
+		return "", fmt.Errorf("invalid registry host %q: %w", host, err)
 	}
 	return h, nil
 }

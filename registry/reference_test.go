@@ -68,6 +68,15 @@ func TestParseReference_invalid(t *testing.T) {
 		{"bad tag", "app:-x", "tag"},
 		{"short digest", "app@sha256:abc", "digest"},
 		{"empty tag", "app:", "tag"},
+		{"option", "--privileged", "repository path component"},
+		{"leading hyphen", "-x:1", "repository path component"},
+		{"climbing path", "../../x", "registry"},
+		{"climbing repository", "ghcr.io/team/../../x", "repository path component"},
+		{"dot dot host", "../app:1", "registry"},
+		{"port out of range", "localhost:99999/app:1", "65535"},
+		{"port zero", "localhost:0/app", "65535"},
+		{"doubled separator", "ghcr.io/team//app", "repository path component"},
+		{"trailing dot", "ghcr.io/team/app.:1", "repository path component"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,13 +104,15 @@ func TestNormalizeHost(t *testing.T) {
 		"GHCR.io":                     "ghcr.io",
 		"10.0.0.5:5000":               "10.0.0.5:5000",
 		"http://127.0.0.1:5000/":      "127.0.0.1:5000",
+		"[::1]:5000":                  "[::1]:5000",
+		"localhost:65535":             "localhost:65535",
 	} {
 		got, err := NormalizeHost(in)
 		if err != nil || got != want {
 			t.Errorf("NormalizeHost(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "ghcr.io/team", "a b"} {
+	for _, in := range []string{"", "ghcr.io/team", "a b", "..", ".", "localhost:99999", "localhost:0", "-reg.example.com", "reg..example.com", "reg.example.com:", "[zz]:5000", "::1"} {
 		if got, err := NormalizeHost(in); err == nil {
 			t.Errorf("NormalizeHost(%q) = %q, want an error", in, got)
 		}

@@ -7,8 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/moby/moby/api/types/container"
 )
@@ -149,6 +151,26 @@ func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOption
 	return d.waitFailed(ctx, wctx, db, timeout, err)
 }
 
+// CheckHealthPath checks a health path as the probe sends it: empty (no
+// HTTP probe) or a request path starting with "/", without spaces, control
+// characters or a fragment.
+func CheckHealthPath(p string) error {
+	switch {
+	case p == "":
+		return nil
+	case !strings.HasPrefix(p, "/"):
+		return invalid("HealthOptions.Path", p, `a health path starts with "/", e.g. "/healthz"`)
+	case strings.IndexFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsControl(r) || unicode.IsSpace(r) }) >= 0:
+		return invalid("HealthOptions.Path", p, "a health path has no spaces or control characters (write a space as %20)")
+	case strings.ContainsRune(p, '#'):
+		return invalid("HealthOptions.Path", p, "a health path has no fragment ('#'); the probe would not send it")
+	}
+	if _, err := url.ParseRequestURI(p); err != nil {
+		return invalid("HealthOptions.Path", p, "not a request path: "+err.Error())
+	}
+	return nil
+}
+
 // WaitHealthy waits until app passes its health check (see
 // HealthOptions): the probe passes, the image's own HEALTHCHECK (when it
 // has one) reports healthy, and the container has run for the stability
@@ -161,8 +183,8 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 	if app.ID == "" {
 		return invalid("Container.ID", "", "WaitHealthy needs a container, as StartApp returns it")
 	}
-	if opts.Path != "" && !strings.HasPrefix(opts.Path, "/") {
-		return invalid("HealthOptions.Path", opts.Path, `a health path starts with "/", e.g. "/healthz"`)
+	if err := CheckHealthPath(opts.Path); err != nil {
+		return err
 	}
 	stable := opts.StableFor
 	if stable == 0 {

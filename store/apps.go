@@ -2,9 +2,11 @@ package store
 
 import (
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/go-containerregistry/pkg/name"
 )
@@ -486,8 +488,12 @@ var domainLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 // and an optional path prefix ("example.com/blog").
 func ValidateDomain(field, d string) error {
 	host, path, hasPath := strings.Cut(d, "/")
-	if hasPath && (path == "" || strings.ContainsAny(path, "?#% ") || strings.HasSuffix(path, "/")) {
-		return invalid(field, "%q: a path prefix looks like example.com/blog (no trailing '/', query or spaces)", d)
+	// The router's rules for a path prefix, and no byte that could
+	// split a header or a log line.
+	if hasPath && (path == "" || strings.ContainsAny(path, "?#%*") || strings.HasSuffix(path, "/") || strings.HasPrefix(path, "/") ||
+		strings.Contains(path, "//") || strings.Contains(path, "..") ||
+		strings.IndexFunc(path, func(r rune) bool { return r <= ' ' || r == 0x7f || unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0) {
+		return invalid(field, "%q: a path prefix looks like example.com/blog (no trailing '/', query, fragment, '*', '..', '//', spaces or control characters)", d)
 	}
 	if host != strings.ToLower(host) {
 		return invalid(field, "%q: write domains in lowercase", d)
@@ -497,6 +503,9 @@ func ValidateDomain(field, d string) error {
 	}
 	if len(host) > 253 {
 		return invalid(field, "%q is longer than 253 characters", d)
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return invalid(field, "%q is an IP address, which the router cannot route by name; use a DNS name that resolves to this host", d)
 	}
 	labels := strings.Split(strings.TrimPrefix(host, "*."), ".")
 	if len(labels) < 2 {

@@ -20,10 +20,11 @@ var allowed = map[string][]string{
 	"stats":     {mod + "runtime"},
 	"notify":    {mod + "store", mod + "runtime"},
 	"jobs":      {},
+	"redact":    {},
 	"config":    {"github.com/pelletier/go-toml/v2"},
 	"auth":      {mod + "store", "golang.org/x/crypto/bcrypt"},
 	"catalog":   {mod + "store", "github.com/pelletier/go-toml/v2"},
-	"deploy":    {mod + "jobs", mod + "registry", mod + "runtime", mod + "store"},
+	"deploy":    {mod + "jobs", mod + "redact", mod + "registry", mod + "runtime", mod + "store"},
 	// apps owns an app's life; it drives the lower layers and knows no
 	// HTTP.
 	"apps": {mod + "backup", mod + "build", mod + "catalog", mod + "deploy", mod + "jobs", mod + "router", mod + "runtime", mod + "store"},

@@ -75,6 +75,7 @@ type Kaj struct {
 	// empty when the data directory already had users.
 	AdminPasswordFile string
 	log               *slog.Logger
+	events            config.Events
 	httpLn, httpsLn   net.Listener
 	metricsLn         net.Listener
 }
@@ -99,7 +100,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := &Kaj{Store: st, log: log}
+	k := &Kaj{Store: st, log: log, events: cfg.Events}
+	k.pruneEvents()
 	ok := false
 	defer func() {
 		if !ok {
@@ -186,6 +188,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		Backoff:         opts.Backoff,
 		Logger:          log,
 	})
+	// Failures an older kaj recorded with secrets in the clear are
+	// masked; a failure here is logged and kaj serves anyway.
+	if n, err := k.Deployer.Scrub(); err != nil {
+		log.Error("masking secrets in stored failures", "err", err)
+	} else if n > 0 {
+		log.Info("masked secrets in stored failures and events", "records", n)
+	}
 	if cfg.Deploy.ReconcileOnStart && reachable {
 		removed, err := k.Deployer.Reconcile(ctx)
 		if err != nil {
@@ -311,6 +320,18 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	// Notifications go out from one worker, and one engine events
 	// subscription serves all of kaj's crash and restart-loop alerts.
 	run("notifier", func() error { k.Notifier.Run(ctx); return nil })
+	run("events pruner", func() error {
+		t := time.NewTicker(time.Hour)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				k.pruneEvents()
+			}
+		}
+	})
 	run("engine events", func() error { k.Notifier.Watch(ctx, k.Engine, notify.DefaultLoop, 5*time.Second); return nil })
 	err := k.Server.Serve(ctx, ln)
 	cancel()
@@ -411,4 +432,17 @@ func LintOptions(c config.Lint) (dockerfile.Options, error) {
 		return dockerfile.Options{}, fmt.Errorf("lint.ignore: %w", err)
 	}
 	return opts, nil
+}
+
+// pruneEvents bounds the audit trail as events.keep_days and events.keep
+// say. A failure is logged: a trail a little too long harms nothing.
+func (k *Kaj) pruneEvents() {
+	n, err := k.Store.PruneEvents(time.Duration(k.events.KeepDays)*24*time.Hour, k.events.Keep)
+	if err != nil {
+		k.log.Error("pruning the audit trail", "err", err)
+		return
+	}
+	if n > 0 {
+		k.log.Info("pruned the audit trail", "deleted", n, "keep_days", k.events.KeepDays, "keep", k.events.Keep)
+	}
 }

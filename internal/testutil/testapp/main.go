@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -54,6 +55,15 @@ func main() {
 		case <-time.After(d):
 		case <-ctx.Done():
 			return
+		}
+	}
+	if os.Getenv("PRINT_ENV") != "" {
+		// An app that dumps its configuration while it fails: kaj must
+		// not keep what it prints.
+		env := os.Environ()
+		slices.Sort(env)
+		for _, e := range env {
+			fmt.Println(e)
 		}
 	}
 	if d := envDuration("EXIT_AFTER"); d > 0 {
