@@ -84,10 +84,10 @@ func NewSession(st *store.Store, user string, ttl time.Duration, now time.Time) 
 var ErrWrongPassword = &store.ValidationError{Field: "password", Msg: "the password is wrong"}
 
 // Confirm checks pw against the user of the session token and, when it
-// is theirs, records the confirmation in the session: sensitive actions
-// are allowed for a while after it (see Confirmed). A wrong password is
-// ErrWrongPassword; an ended session is store.ErrNotFound.
-func Confirm(st *store.Store, token, user, pw string) (store.Session, error) {
+// is theirs, records the confirmation at now in the session: sensitive
+// actions are allowed for a while after it (see Confirmed). A wrong
+// password is ErrWrongPassword; an ended session is store.ErrNotFound.
+func Confirm(st *store.Store, token, user, pw string, now time.Time) (store.Session, error) {
 	if _, err := Check(st, user, pw); err != nil {
 		if errors.Is(err, ErrBadLogin) {
 			return store.Session{}, ErrWrongPassword
@@ -96,7 +96,7 @@ func Confirm(st *store.Store, token, user, pw string) (store.Session, error) {
 	}
 	var s store.Session
 	err := st.Update(func(tx *store.Tx) (err error) {
-		if s, err = tx.ConfirmSession(token); err != nil {
+		if s, err = tx.ConfirmSession(token, now); err != nil {
 			return err
 		}
 		_, err = tx.AddEvent(store.Event{Actor: user, Action: store.ActionConfirm, Target: user})

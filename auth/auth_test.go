@@ -115,14 +115,14 @@ func TestConfirm_window(t *testing.T) {
 	if ok, _ := Confirmed(store.Session{}, 5*time.Minute, t0); ok {
 		t.Fatal("a session never confirmed counts as confirmed")
 	}
-	if _, err := Confirm(st, token, "admin", "wrong-password"); !errors.Is(err, ErrWrongPassword) {
+	if _, err := Confirm(st, token, "admin", "wrong-password", t0); !errors.Is(err, ErrWrongPassword) {
 		t.Fatalf("a wrong password confirmed: %v", err)
 	}
-	got, err := Confirm(st, token, "admin", pw)
-	if err != nil || got.ConfirmedAt.IsZero() {
+	got, err := Confirm(st, token, "admin", pw, t0.Add(10*time.Minute))
+	if err != nil || !got.ConfirmedAt.Equal(t0.Add(10*time.Minute)) {
 		t.Fatalf("Confirm = %+v, %v", got, err)
 	}
-	if _, err := Confirm(st, "no-such-session", "admin", pw); !errors.Is(err, store.ErrNotFound) {
+	if _, err := Confirm(st, "no-such-session", "admin", pw, t0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("confirming an ended session: %v", err)
 	}
 }

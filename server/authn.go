@@ -224,7 +224,7 @@ func loginLimiter() fiber.Handler {
 		Max:        10,
 		Expiration: time.Minute,
 		LimitReached: func(c *fiber.Ctx) error {
-			return &apiError{Code: fiber.StatusTooManyRequests, Msg: "too many password attempts from your address; wait a minute"}
+			return &apiError{Code: fiber.StatusTooManyRequests, Msg: "too many login attempts from your address; wait a minute"}
 		},
 	})
 }
@@ -332,7 +332,7 @@ func (s *Server) confirmSession(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	sess, err := auth.Confirm(s.opts.Store, id.token, id.User, req.Password)
+	sess, err := auth.Confirm(s.opts.Store, id.token, id.User, req.Password, s.now())
 	if errors.Is(err, auth.ErrWrongPassword) {
 		s.audit(id.User, store.ActionLoginFail, id.User, c.IP()+" (confirming a sensitive action)")
 	}

@@ -301,7 +301,7 @@ func TestPages_appPage(t *testing.T) {
 	resp := p.do("GET", "/apps/blog", cookie, nil)
 	body := readBody(t, resp)
 	for _, want := range []string{
-		`data-app="blog"`, "#3", "Roll back", `href="http://127.0.0.1:32768"`, "kaj-blog-db", "LOG_TO_STDOUT",
+		`data-app="blog"`, "#3", "Roll back", `href="http://blog.localhost:32768"`, "kaj-blog-db", "LOG_TO_STDOUT",
 		`id="env-value-1" name="value" type="password"`, "blog-data", "Delete the data too?",
 		`id="tab-backups"`, "js/backups.js", `id="backup-now"`, "it has never been backed up",
 	} {

@@ -130,13 +130,13 @@ func (t *Tx) Session(token string) (Session, error) {
 }
 
 // ConfirmSession records that the user of token's session typed their
-// password now. An ended session is ErrNotFound.
-func (t *Tx) ConfirmSession(token string) (Session, error) {
+// password at the given time. An ended session is ErrNotFound.
+func (t *Tx) ConfirmSession(token string, at time.Time) (Session, error) {
 	s, err := t.Session(token)
 	if err != nil {
 		return Session{}, err
 	}
-	s.ConfirmedAt = t.s.now().UTC()
+	s.ConfirmedAt = at.UTC()
 	return s, put(t.tx.Bucket(bucketSessions), s.TokenHash, s)
 }
 
