@@ -22,16 +22,17 @@ import (
 // notifications. A route missing here fails the test, so a new route is
 // given a role on purpose.
 var routeRoles = map[string]auth.Role{
-	"GET /api/v1/auth/me":          auth.Viewer,
-	"POST /api/v1/auth/password":   auth.Viewer,
+	"GET /api/v1/auth/me":        auth.Viewer,
+	"POST /api/v1/auth/password": auth.Viewer,
+	"GET /api/v1/users":          auth.Admin,
+	"POST /api/v1/users":         auth.Admin,
+	"PUT /api/v1/users/:name":    auth.Admin,
+	"DELETE /api/v1/users/:name": auth.Admin,
+	"GET /api/v1/tokens":         auth.Deployer,
+	"POST /api/v1/tokens":        auth.Deployer,
+	"DELETE /api/v1/tokens/:id":  auth.Deployer,
+
 	"POST /api/v1/session/confirm": auth.Viewer,
-	"GET /api/v1/users":            auth.Admin,
-	"POST /api/v1/users":           auth.Admin,
-	"PUT /api/v1/users/:name":      auth.Admin,
-	"DELETE /api/v1/users/:name":   auth.Admin,
-	"GET /api/v1/tokens":           auth.Deployer,
-	"POST /api/v1/tokens":          auth.Deployer,
-	"DELETE /api/v1/tokens/:id":    auth.Deployer,
 
 	"GET /api/v1/apps":                            auth.Viewer,
 	"POST /api/v1/apps/:name/build":               auth.Deployer,
