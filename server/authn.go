@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"time"
@@ -213,6 +214,23 @@ func (s *Server) setSessionCookie(c *fiber.Ctx, token string, expires time.Time)
 
 func (s *Server) clearCookie(c *fiber.Ctx) {
 	s.setSessionCookie(c, "", time.Unix(1, 0))
+}
+
+// toLogin answers a page request without a session. A link followed
+// from another site (a chat, a notification e-mail) arrives without the
+// SameSite=Strict cookie even when the browser has one; a page that
+// reloads itself turns that into a navigation from kaj's own origin,
+// which carries it. Only when that one still has none does the browser
+// go to the login.
+func (s *Server) toLogin(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodGet && c.Get("Sec-Fetch-Site") == "cross-site" {
+		here := html.EscapeString(safeNext(c.OriginalURL()))
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.SendString(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=` + here +
+			`"><title>kaj</title><p>Opening kaj… <a href="` + here + `">continue</a></p>`)
+	}
+	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
 }
 
 // loginLimiter slows password guessing: ten attempts a minute per client

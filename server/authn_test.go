@@ -244,3 +244,23 @@ func TestSessionCookie_attributes(t *testing.T) {
 	// been planted by a neighbouring host.
 	f.expect(f.req("GET", "/api/v1/auth/me", "", map[string]string{"X-Forwarded-Proto": "https", "Cookie": "kaj_session=" + value}), 401)
 }
+
+// TestPages_crossSiteLinkReloads: a page link followed from another site
+// comes without the Strict cookie; kaj answers with a page that reloads
+// itself from its own origin (which sends the cookie) instead of the
+// login, and only the reloaded request goes to the login.
+func TestPages_crossSiteLinkReloads(t *testing.T) {
+	f := newFixture(t)
+	b := f.expect(f.req("GET", "/apps/blog?tab=logs", "", map[string]string{"Sec-Fetch-Site": "cross-site"}), 200, `http-equiv="refresh"`)
+	if !strings.Contains(b, `url=/apps/blog?tab=logs"`) {
+		t.Fatalf("the page does not reload itself: %s", b)
+	}
+	resp := f.req("GET", "/apps/blog?tab=logs", "", map[string]string{"Sec-Fetch-Site": "same-origin"})
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+		t.Fatalf("the reloaded request without a session: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Never a way off the site.
+	if b := body(f.req("GET", "//evil.example/x", "", map[string]string{"Sec-Fetch-Site": "cross-site"})); strings.Contains(b, "url=//") || strings.Contains(b, `href="//`) {
+		t.Fatalf("the reload page leads off the site: %s", b)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -125,7 +124,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	if wantsHTML(c) {
 		if code == fiber.StatusUnauthorized {
-			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+			return s.toLogin(c)
 		}
 		return s.htmlError(c, code, body)
 	}

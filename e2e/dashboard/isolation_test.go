@@ -137,4 +137,11 @@ func TestDashboard_passwordPrompt(t *testing.T) {
 	if len(toks) != 1 || toks[0].Name != "ci" {
 		t.Fatalf("tokens %+v; want only ci", toks)
 	}
+
+	// A link to kaj on another site (a chat, an e-mail) arrives without
+	// the Strict cookie; kaj reloads the page from its own origin, which
+	// sends it, so the user lands where the link says, still logged in.
+	b.do("opening another site", chromedp.Navigate(`data:text/html,<a id="go" href="`+k.URL+`/events?from=chat">kaj</a>`))
+	b.click("#go")
+	b.waitFor("the linked page, logged in", `location.pathname === "/events" && document.querySelector(".me strong") !== null`, 15*time.Second)
 }
