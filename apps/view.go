@@ -171,7 +171,7 @@ func NewView(a store.App, cs []runtime.Status, releases []store.Release, busy, e
 		case len(urls) > 0:
 			v.URL, v.URLs = urls[0], urls
 		case app.HostPort != "":
-			v.URL = "http://" + app.HostPort
+			v.URL = hostPortURL(a.Name, app.HostPort)
 			v.URLs = []string{v.URL}
 		}
 	} else if len(urls) > 0 {
@@ -188,6 +188,19 @@ func NewView(a store.App, cs []runtime.Status, releases []store.Release, busy, e
 		}
 	}
 	return v
+}
+
+// hostPortURL is the link to an app published on a host port. A port
+// on loopback is linked as <app>.localhost, which browsers resolve to
+// loopback: never as 127.0.0.1 or localhost, the dashboard's own host,
+// whose cookies the browser would send along (cookies are not kept
+// apart by port).
+func hostPortURL(app, hostPort string) string {
+	ap, err := netip.ParseAddrPort(hostPort)
+	if err != nil || !ap.Addr().IsLoopback() {
+		return "http://" + hostPort
+	}
+	return "http://" + app + ".localhost:" + strconv.Itoa(int(ap.Port()))
 }
 
 func containerState(c Container) string {

@@ -35,16 +35,16 @@ func TestNewView_states(t *testing.T) {
 		state, db   string
 		url         string
 	}{
-		{"running with database", withDB, []runtime.Status{ctr("c1", "app", "1", "running", ""), db}, live(1, "c1"), false, true, StateRunning, StateRunning, "http://127.0.0.1:4100"},
-		{"the live container, not the newest", store.App{Name: "a"}, []runtime.Status{ctr("c1", "app", "1", "running", "healthy"), ctr("c2", "app", "2", "running", "starting")}, live(1, "c1"), false, true, StateHealthy, "", "http://127.0.0.1:4100"},
+		{"running with database", withDB, []runtime.Status{ctr("c1", "app", "1", "running", ""), db}, live(1, "c1"), false, true, StateRunning, StateRunning, "http://a.localhost:4100"},
+		{"the live container, not the newest", store.App{Name: "a"}, []runtime.Status{ctr("c1", "app", "1", "running", "healthy"), ctr("c2", "app", "2", "running", "starting")}, live(1, "c1"), false, true, StateHealthy, "", "http://a.localhost:4100"},
 		{"before any release served, the newest", store.App{Name: "a"}, []runtime.Status{ctr("c2", "app", "2", "exited", ""), ctr("c9", "app", "9", "running", "unhealthy")}, nil, false, true, StateUnhealthy, "", ""},
 		{"restarting", store.App{Name: "a"}, []runtime.Status{ctr("c1", "app", "1", "restarting", "")}, live(1, "c1"), false, true, StateRestarting, "", ""},
 		{"stopped", withDB, []runtime.Status{ctr("c1", "app", "1", "exited", ""), ctr("db", "db", "", "exited", "")}, live(1, "c1"), false, true, StateStopped, StateStopped, ""},
-		{"database missing", withDB, []runtime.Status{ctr("c1", "app", "1", "running", "")}, live(1, "c1"), false, true, StateRunning, StateMissing, "http://127.0.0.1:4100"},
+		{"database missing", withDB, []runtime.Status{ctr("c1", "app", "1", "running", "")}, live(1, "c1"), false, true, StateRunning, StateMissing, "http://a.localhost:4100"},
 		{"first deploy failed", store.App{Name: "a"}, nil, failed, false, true, StateFailed, "", ""},
 		{"never deployed", store.App{Name: "a"}, nil, nil, false, true, StateNew, "", ""},
 		{"containers gone", store.App{Name: "a"}, nil, live(2, "gone"), false, true, StateMissing, "", ""},
-		{"deploying keeps the live URL", store.App{Name: "a"}, []runtime.Status{ctr("c1", "app", "1", "running", ""), ctr("c2", "app", "2", "running", "")}, live(1, "c1"), true, true, StateDeploying, "", "http://127.0.0.1:4100"},
+		{"deploying keeps the live URL", store.App{Name: "a"}, []runtime.Status{ctr("c1", "app", "1", "running", ""), ctr("c2", "app", "2", "running", "")}, live(1, "c1"), true, true, StateDeploying, "", "http://a.localhost:4100"},
 		{"engine down", withDB, nil, live(1, "c1"), false, false, StateUnknown, StateUnknown, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,5 +117,20 @@ func TestListCache(t *testing.T) {
 	c.get(context.Background(), fetch)
 	if calls != 2 {
 		t.Fatalf("after invalidate: %d calls; want 2", calls)
+	}
+}
+
+// TestHostPortURL: an app published on loopback is linked by a name of
+// its own, never on the dashboard's host (127.0.0.1, localhost), whose
+// session cookie the browser would send it.
+func TestHostPortURL(t *testing.T) {
+	for _, tc := range []struct{ hostPort, want string }{
+		{"127.0.0.1:4100", "http://blog.localhost:4100"},
+		{"[::1]:4100", "http://blog.localhost:4100"},
+		{"192.0.2.7:4100", "http://192.0.2.7:4100"},
+	} {
+		if got := hostPortURL("blog", tc.hostPort); got != tc.want {
+			t.Errorf("hostPortURL(%q) = %q; want %q", tc.hostPort, got, tc.want)
+		}
 	}
 }

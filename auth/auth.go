@@ -67,15 +67,52 @@ func Check(st *store.Store, name, pw string) (store.User, error) {
 func NewSecret() string { return strings.ToLower(rand.Text()) }
 
 // NewSession creates a login session for user and returns its token (the
-// cookie value) and the session with its CSRF token.
+// cookie value) and the session with its CSRF token. The user has just
+// typed their password, so the session starts confirmed.
 func NewSession(st *store.Store, user string, ttl time.Duration, now time.Time) (string, store.Session, error) {
 	token := NewSecret() + NewSecret()
 	var s store.Session
 	err := st.Update(func(tx *store.Tx) (err error) {
-		s, err = tx.CreateSession(token, store.Session{User: user, CSRF: NewSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl)})
+		s, err = tx.CreateSession(token, store.Session{User: user, CSRF: NewSecret(), CreatedAt: now, ExpiresAt: now.Add(ttl), ConfirmedAt: now})
 		return err
 	})
 	return token, s, err
+}
+
+// ErrWrongPassword refuses a confirmation whose password is not the
+// session user's.
+var ErrWrongPassword = &store.ValidationError{Field: "password", Msg: "the password is wrong"}
+
+// Confirm checks pw against the user of the session token and, when it
+// is theirs, records the confirmation at now in the session: sensitive
+// actions are allowed for a while after it (see Confirmed). A wrong
+// password is ErrWrongPassword; an ended session is store.ErrNotFound.
+func Confirm(st *store.Store, token, user, pw string, now time.Time) (store.Session, error) {
+	if _, err := Check(st, user, pw); err != nil {
+		if errors.Is(err, ErrBadLogin) {
+			return store.Session{}, ErrWrongPassword
+		}
+		return store.Session{}, err
+	}
+	var s store.Session
+	err := st.Update(func(tx *store.Tx) (err error) {
+		if s, err = tx.ConfirmSession(token, now); err != nil {
+			return err
+		}
+		_, err = tx.AddEvent(store.Event{Actor: user, Action: store.ActionConfirm, Target: user})
+		return err
+	})
+	return s, err
+}
+
+// Confirmed says whether the session's password was typed within window
+// before now, and until when that holds.
+func Confirmed(s store.Session, window time.Duration, now time.Time) (bool, time.Time) {
+	if s.ConfirmedAt.IsZero() {
+		return false, time.Time{}
+	}
+	until := s.ConfirmedAt.Add(window)
+	return now.Before(until), until
 }
 
 // NewToken creates an API token for user; the returned secret is shown
@@ -123,16 +160,20 @@ func EnsureAdmin(st *store.Store) (string, error) {
 }
 
 // ChangePassword sets a new password after checking the current one, and
-// ends the user's other sessions.
-func ChangePassword(st *store.Store, name, current, next string) error {
+// ends every session of the user (the caller gives the browser that
+// asked a new one). With revokeTokens their API tokens are revoked too,
+// for when the old password may have leaked along with them; it returns
+// how many were. The trail records both.
+func ChangePassword(st *store.Store, name, current, next string, revokeTokens bool) (int, error) {
 	if _, err := Check(st, name, current); err != nil {
-		return &store.ValidationError{Field: "current", Msg: "the current password is wrong"}
+		return 0, &store.ValidationError{Field: "current", Msg: "the current password is wrong"}
 	}
 	hash, err := HashPassword(next)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return st.Update(func(tx *store.Tx) error {
+	revoked := 0
+	err = st.Update(func(tx *store.Tx) error {
 		u, err := tx.User(name)
 		if err != nil {
 			return err
@@ -144,9 +185,17 @@ func ChangePassword(st *store.Store, name, current, next string) error {
 		if err := tx.DeleteUserSessions(name); err != nil {
 			return err
 		}
-		_, err = tx.AddEvent(store.Event{Actor: name, Action: store.ActionUserPassword, Target: name})
+		detail := "other sessions ended"
+		if revokeTokens {
+			if revoked, err = tx.DeleteUserTokens(name); err != nil {
+				return err
+			}
+			detail += fmt.Sprintf("; %d API tokens revoked", revoked)
+		}
+		_, err = tx.AddEvent(store.Event{Actor: name, Action: store.ActionUserPassword, Target: name, Detail: detail})
 		return err
 	})
+	return revoked, err
 }
 
 // ResetPassword gives user a new random password, ends their sessions and

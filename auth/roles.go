@@ -53,6 +53,10 @@ func ParseRole(s string) (Role, error) {
 // can log in: nobody could manage users after it.
 var ErrLastAdmin = errors.New("kaj needs at least one enabled admin; make another user admin first")
 
+// ErrSelf refuses an admin's disabling, demoting or removing themselves:
+// another admin does it, so nobody locks themselves out by a slip.
+var ErrSelf = errors.New("you cannot disable, demote or remove yourself; another admin can")
+
 // UserChange is an admin's change to another user; nil fields stay.
 type UserChange struct {
 	Role     *Role
@@ -61,13 +65,17 @@ type UserChange struct {
 
 // UpdateUser changes a user's role or disables them, ending their
 // sessions when they lose access, and records who did it. It refuses to
-// leave kaj without an enabled admin (ErrLastAdmin).
+// leave kaj without an enabled admin (ErrLastAdmin), and changes to the
+// user making them (ErrSelf).
 func UpdateUser(st *store.Store, by, name string, ch UserChange) (store.User, error) {
 	var out store.User
 	err := st.Update(func(tx *store.Tx) error {
 		u, err := tx.User(name)
 		if err != nil {
 			return err
+		}
+		if by == name && (ch.Role != nil && *ch.Role != Role(u.Role) || ch.Disabled != nil && *ch.Disabled) {
+			return ErrSelf
 		}
 		detail := ""
 		if ch.Role != nil {
@@ -98,11 +106,15 @@ func UpdateUser(st *store.Store, by, name string, ch UserChange) (store.User, er
 }
 
 // DeleteUser removes a user, their sessions and API tokens. It refuses
-// to remove the last enabled admin (ErrLastAdmin).
+// to remove the last enabled admin (ErrLastAdmin) and the user asking
+// (ErrSelf).
 func DeleteUser(st *store.Store, by, name string) error {
 	return st.Update(func(tx *store.Tx) error {
 		if _, err := tx.User(name); err != nil {
 			return err
+		}
+		if by == name {
+			return ErrSelf
 		}
 		if err := keepAnAdmin(tx, name, nil); err != nil {
 			return err

@@ -160,8 +160,16 @@ type Registry struct {
 // Auth tunes login sessions.
 type Auth struct {
 	SessionTTL Duration `toml:"session_ttl"`
-	// SecureCookies marks the session cookie Secure; turn on behind HTTPS.
+	// SecureCookies marks the session cookie Secure (and names it
+	// __Host-kaj_session) whatever the request says; turn on behind an
+	// HTTPS proxy not listed in server.trusted_proxies. kaj does it by
+	// itself for requests over TLS or from a trusted proxy that says
+	// X-Forwarded-Proto: https.
 	SecureCookies bool `toml:"secure_cookies"`
+	// ConfirmWindow is how long after typing their password a user may
+	// create API tokens, reveal secrets, manage users and open terminals
+	// before being asked for it again.
+	ConfirmWindow Duration `toml:"confirm_window"`
 }
 
 // Lint is the Dockerfile linter's policy.
@@ -193,7 +201,7 @@ func Default() Config {
 			Labels:           map[string]string{},
 		},
 		Registry: Registry{Insecure: []string{}, Retries: 3},
-		Auth:     Auth{SessionTTL: Duration(12 * time.Hour)},
+		Auth:     Auth{SessionTTL: Duration(12 * time.Hour), ConfirmWindow: Duration(5 * time.Minute)},
 		Lint:     Lint{Threshold: "info", Ignore: []string{}},
 		Log:      Log{Level: "info", Format: "text"},
 		Router: Router{
@@ -447,6 +455,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			return fmt.Errorf("%s: must be positive, like \"30s\"", key)
 		}
+	}
+	if w := c.Auth.ConfirmWindow; w <= 0 || w > c.Auth.SessionTTL {
+		return errors.New("auth.confirm_window: must be positive and at most auth.session_ttl, like \"5m\"")
 	}
 	for k := range c.Deploy.Labels {
 		if k == "" || strings.HasPrefix(k, "kaj.") && k != "kaj.instance" && k != "kaj.test" {

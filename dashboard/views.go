@@ -182,6 +182,11 @@ type AccountPage struct {
 	Changed   bool
 	ExpiresAt time.Time
 	MinLen    int
+	// Tokens is how many API tokens the user has, offered for revoking
+	// with a password change; Revoked how many the last change revoked
+	// (-1: it was not asked to).
+	Tokens  int
+	Revoked int
 }
 
 // ErrorPage explains a failed page request.

@@ -2,6 +2,8 @@ package server
 
 import (
 	"errors"
+	"fmt"
+	"html"
 	"net/url"
 	"strings"
 	"time"
@@ -14,10 +16,16 @@ import (
 )
 
 const (
-	sessionCookie = "kaj_session"
-	csrfHeader    = "X-CSRF-Token"
-	localUser     = "user"
-	localSession  = "session"
+	// sessionCookie names the session cookie over plain HTTP, and
+	// secureSessionCookie over HTTPS: the __Host- prefix makes the
+	// browser refuse it unless it is Secure, has Path=/ and no Domain,
+	// so no other host (a sibling subdomain, an app) can set or
+	// overwrite it.
+	sessionCookie       = "kaj_session"
+	secureSessionCookie = "__Host-kaj_session"
+	csrfHeader          = "X-CSRF-Token"
+	localUser           = "user"
+	localSession        = "session"
 )
 
 // identity is who a request acts as.
@@ -25,6 +33,8 @@ type identity struct {
 	User    string
 	Role    auth.Role
 	Session *store.Session // nil for API tokens
+	// token is the session's cookie value, to record a confirmation.
+	token string
 }
 
 func actor(c *fiber.Ctx) string {
@@ -38,8 +48,10 @@ var errUnauthenticated = &apiError{Code: fiber.StatusUnauthorized, Msg: "log in 
 
 // requireAuth admits a request with a valid session cookie or API token.
 // Cookie-authenticated requests that change state must also carry the
-// session's CSRF token, in the X-CSRF-Token header or a _csrf form field:
-// a cookie is sent by the browser on any site's behalf, the token is not.
+// session's CSRF token, in the X-CSRF-Token header or a _csrf field of a
+// form body: a cookie is sent by the browser on any site's behalf, the
+// token is not. Never from the URL's query, which ends up in logs,
+// history and Referer headers.
 func (s *Server) requireAuth(c *fiber.Ctx) error {
 	if h := c.Get(fiber.HeaderAuthorization); h != "" {
 		token, ok := strings.CutPrefix(h, "Bearer ")
@@ -72,7 +84,7 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 		c.Locals(localUser, identity{User: tok.User, Role: role})
 		return c.Next()
 	}
-	cookie := c.Cookies(sessionCookie)
+	cookie := s.sessionToken(c)
 	if cookie == "" {
 		return errUnauthenticated
 	}
@@ -88,11 +100,7 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 	default:
-		token := c.Get(csrfHeader)
-		if token == "" {
-			token = c.FormValue("_csrf")
-		}
-		if !auth.SameSecret(token, sess.CSRF) {
+		if !auth.SameSecret(csrfToken(c), sess.CSRF) {
 			return &apiError{Code: fiber.StatusForbidden, Msg: "missing or wrong CSRF token: send the X-CSRF-Token header from /api/v1/auth/me"}
 		}
 	}
@@ -100,8 +108,29 @@ func (s *Server) requireAuth(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	c.Locals(localUser, identity{User: sess.User, Role: role, Session: &sess})
+	c.Locals(localUser, identity{User: sess.User, Role: role, Session: &sess, token: cookie})
 	return c.Next()
+}
+
+// csrfToken is the CSRF token a request carries: the header, else the
+// _csrf field of a form body (URL-encoded or multipart), never the query.
+func csrfToken(c *fiber.Ctx) string {
+	if t := c.Get(csrfHeader); t != "" {
+		return t
+	}
+	req := c.Request()
+	ctype := string(req.Header.ContentType())
+	switch {
+	case strings.HasPrefix(ctype, fiber.MIMEApplicationForm):
+		return string(req.PostArgs().Peek("_csrf"))
+	case strings.HasPrefix(ctype, fiber.MIMEMultipartForm):
+		if f, err := req.MultipartForm(); err == nil {
+			if v := f.Value["_csrf"]; len(v) > 0 {
+				return v[0]
+			}
+		}
+	}
+	return ""
 }
 
 // userRole is the role of a logged-in user, read on every request so a
@@ -147,25 +176,73 @@ func (s *Server) checkOrigin(c *fiber.Ctx) error {
 	return &apiError{Code: fiber.StatusForbidden, Msg: "websocket origin " + origin + " is not allowed; set server.public_url to the address you open kaj at"}
 }
 
+// overTLS says whether the browser reached kaj over HTTPS: the
+// connection is TLS, a trusted proxy says so in X-Forwarded-Proto, or
+// auth.secure_cookies declares it. Without trusted proxies Fiber would
+// believe anyone's X-Forwarded-Proto, so it is read only behind them.
+func (s *Server) overTLS(c *fiber.Ctx) bool {
+	if s.opts.SecureCookies || c.Context().IsTLS() {
+		return true
+	}
+	return len(s.opts.TrustedProxies) > 0 && c.IsProxyTrusted() && c.Protocol() == "https"
+}
+
+// cookieName is the session cookie's name for this request's scheme.
+func (s *Server) cookieName(c *fiber.Ctx) string {
+	if s.overTLS(c) {
+		return secureSessionCookie
+	}
+	return sessionCookie
+}
+
+// sessionToken is the session cookie's value; "" without one.
+func (s *Server) sessionToken(c *fiber.Ctx) string { return c.Cookies(s.cookieName(c)) }
+
+// setSessionCookie gives the browser its session. The cookie is
+// host-only (no Domain), so the browser never sends it to another host
+// name, such as an app's <app>.localhost or its domains; HttpOnly, so no
+// script reads it; SameSite=Strict, so no other site's page makes the
+// browser send it. Browsers do not separate cookies by port, which is
+// why apps are never linked on the dashboard's own host.
 func (s *Server) setSessionCookie(c *fiber.Ctx, token string, expires time.Time) {
+	secure := s.overTLS(c)
 	c.Cookie(&fiber.Cookie{
-		Name: sessionCookie, Value: token, Path: "/", Expires: expires,
-		HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+		Name: s.cookieName(c), Value: token, Path: "/", Expires: expires,
+		HTTPOnly: true, Secure: secure, SameSite: fiber.CookieSameSiteStrictMode,
 	})
 }
 
 func (s *Server) clearCookie(c *fiber.Ctx) {
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", Expires: time.Unix(1, 0), HTTPOnly: true, Secure: s.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	s.setSessionCookie(c, "", time.Unix(1, 0))
+}
+
+// toLogin answers a page request without a session. A link followed
+// from another site (a chat, a notification e-mail) arrives without the
+// SameSite=Strict cookie even when the browser has one; a page that
+// reloads itself turns that into a navigation from kaj's own origin,
+// which carries it. Only when that one still has none does the browser
+// go to the login.
+func (s *Server) toLogin(c *fiber.Ctx) error {
+	if c.Method() == fiber.MethodGet && c.Get("Sec-Fetch-Site") == "cross-site" {
+		here := html.EscapeString(safeNext(c.OriginalURL()))
+		c.Set(fiber.HeaderCacheControl, "no-store")
+		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+		return c.SendString(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=` + here +
+			`"><title>kaj</title><p>Opening kaj… <a href="` + here + `">continue</a></p>`)
+	}
+	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
 }
 
 // loginLimiter slows password guessing: ten attempts a minute per client
-// address.
+// address. One limiter guards every place a password is typed (the API's
+// login, the login form, the confirmation of a sensitive action), so
+// they share one budget.
 func loginLimiter() fiber.Handler {
 	return limiter.New(limiter.Config{
 		Max:        10,
 		Expiration: time.Minute,
 		LimitReached: func(c *fiber.Ctx) error {
-			return &apiError{Code: fiber.StatusTooManyRequests, Msg: "too many login attempts; wait a minute"}
+			return &apiError{Code: fiber.StatusTooManyRequests, Msg: "too many login attempts from your address; wait a minute"}
 		},
 	})
 }
@@ -180,6 +257,9 @@ type meResponse struct {
 	Role      string    `json:"role,omitempty"`
 	CSRFToken string    `json:"csrf_token,omitempty"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// ConfirmedUntil is when sensitive actions will ask for the password
+	// again; zero for API tokens, which cannot do them.
+	ConfirmedUntil time.Time `json:"confirmed_until,omitzero"`
 }
 
 func (s *Server) login(c *fiber.Ctx) error {
@@ -192,17 +272,29 @@ func (s *Server) login(c *fiber.Ctx) error {
 		s.audit("anonymous", store.ActionLoginFail, req.Username, c.IP())
 		return err
 	}
-	token, sess, err := auth.NewSession(s.opts.Store, u.Name, s.opts.SessionTTL, time.Now())
+	token, sess, err := auth.NewSession(s.opts.Store, u.Name, s.opts.SessionTTL, s.now())
 	if err != nil {
 		return err
 	}
 	s.audit(u.Name, store.ActionLogin, u.Name, c.IP())
 	s.setSessionCookie(c, token, sess.ExpiresAt)
-	return c.JSON(meResponse{User: u.Name, Role: u.Role, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+	return c.JSON(s.meOf(u.Name, auth.Role(u.Role), &sess))
+}
+
+// meOf describes a user and their session (nil for an API token).
+func (s *Server) meOf(user string, role auth.Role, sess *store.Session) meResponse {
+	out := meResponse{User: user, Role: string(role)}
+	if sess != nil {
+		out.CSRFToken, out.ExpiresAt = sess.CSRF, sess.ExpiresAt
+		if ok, until := auth.Confirmed(*sess, s.opts.ConfirmWindow, s.now()); ok {
+			out.ConfirmedUntil = until
+		}
+	}
+	return out
 }
 
 func (s *Server) logout(c *fiber.Ctx) error {
-	if cookie := c.Cookies(sessionCookie); cookie != "" {
+	if cookie := s.sessionToken(c); cookie != "" {
 		if err := s.opts.Store.Update(func(tx *store.Tx) error { return tx.DeleteSession(cookie) }); err != nil {
 			return err
 		}
@@ -213,16 +305,75 @@ func (s *Server) logout(c *fiber.Ctx) error {
 
 func (s *Server) me(c *fiber.Ctx) error {
 	id := c.Locals(localUser).(identity)
-	out := meResponse{User: id.User, Role: string(id.Role)}
-	if id.Session != nil {
-		out.CSRFToken, out.ExpiresAt = id.Session.CSRF, id.Session.ExpiresAt
+	return c.JSON(s.meOf(id.User, id.Role, id.Session))
+}
+
+// confirmPath is where a session confirms its password; the refusal of a
+// sensitive action names it.
+const confirmPath = "/api/v1/session/confirm"
+
+// confirmed admits a sensitive action — creating an API token, revealing
+// a secret, managing users, opening a terminal — only from a session
+// whose user typed their password within the confirmation window (at
+// login, or at confirmPath). A stolen session cookie alone then does not
+// reach them, nor does it outlast a password change. API tokens never
+// do these things: a leaked token must not mint more tokens or read the
+// secrets it was not given.
+func (s *Server) confirmed(c *fiber.Ctx) error {
+	id, ok := c.Locals(localUser).(identity)
+	if !ok {
+		return errUnauthenticated
 	}
-	return c.JSON(out)
+	if id.Session == nil {
+		return &apiError{Code: fiber.StatusForbidden, Reason: "session_required",
+			Msg: "API tokens cannot do this (create tokens, reveal secrets, manage users, open terminals): log in with your password instead"}
+	}
+	if ok, _ := auth.Confirmed(*id.Session, s.opts.ConfirmWindow, s.now()); !ok {
+		return &apiError{Code: fiber.StatusForbidden, Reason: "reauth_required",
+			Msg: fmt.Sprintf("this needs your password again (asked every %s): POST {\"password\": \"...\"} to %s, then retry", s.opts.ConfirmWindow, confirmPath)}
+	}
+	return c.Next()
+}
+
+type confirmRequest struct {
+	Password string `json:"password"`
+}
+
+// confirmSession takes the session user's password again and opens the
+// window for sensitive actions.
+func (s *Server) confirmSession(c *fiber.Ctx) error {
+	id := c.Locals(localUser).(identity)
+	if id.Session == nil {
+		return &apiError{Code: fiber.StatusBadRequest, Reason: "session_required", Msg: "only a logged-in session confirms a password; API tokens cannot"}
+	}
+	var req confirmRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	sess, err := auth.Confirm(s.opts.Store, id.token, id.User, req.Password, s.now())
+	if errors.Is(err, auth.ErrWrongPassword) {
+		s.audit(id.User, store.ActionLoginFail, id.User, c.IP()+" (confirming a sensitive action)")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return &apiError{Code: fiber.StatusUnauthorized, Msg: "your session has ended; log in again"}
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(s.meOf(id.User, id.Role, &sess))
 }
 
 type passwordRequest struct {
 	Current string `json:"current"`
 	New     string `json:"new"`
+	// RevokeTokens also revokes the user's API tokens.
+	RevokeTokens bool `json:"revoke_tokens"`
+}
+
+type passwordResponse struct {
+	meResponse
+	// TokensRevoked is how many API tokens the change revoked.
+	TokensRevoked int `json:"tokens_revoked"`
 }
 
 func (s *Server) changePassword(c *fiber.Ctx) error {
@@ -230,18 +381,24 @@ func (s *Server) changePassword(c *fiber.Ctx) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	user := actor(c)
-	if err := auth.ChangePassword(s.opts.Store, user, req.Current, req.New); err != nil {
-		return err
-	}
-	// Every session ended; give this browser a fresh one.
-	token, sess, err := auth.NewSession(s.opts.Store, user, s.opts.SessionTTL, time.Now())
+	id := c.Locals(localUser).(identity)
+	revoked, err := auth.ChangePassword(s.opts.Store, id.User, req.Current, req.New, req.RevokeTokens)
 	if err != nil {
 		return err
 	}
-	s.setSessionCookie(c, token, sess.ExpiresAt)
-	s.forgetInitialPassword(user)
-	return c.JSON(meResponse{User: user, CSRFToken: sess.CSRF, ExpiresAt: sess.ExpiresAt})
+	// Every session ended; give this browser a fresh one (an API token
+	// asked: it has no browser to give one to).
+	out := passwordResponse{meResponse: meResponse{User: id.User, Role: string(id.Role)}, TokensRevoked: revoked}
+	if id.Session != nil {
+		token, sess, err := auth.NewSession(s.opts.Store, id.User, s.opts.SessionTTL, s.now())
+		if err != nil {
+			return err
+		}
+		s.setSessionCookie(c, token, sess.ExpiresAt)
+		out.meResponse = s.meOf(id.User, id.Role, &sess)
+	}
+	s.forgetInitialPassword(id.User)
+	return c.JSON(out)
 }
 
 type tokenRequest struct {

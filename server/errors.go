@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -25,7 +24,10 @@ type apiError struct {
 	Code  int
 	Msg   string
 	Field string
-	Err   error
+	// Reason is a stable word for clients to act on, sent as "code":
+	// e.g. reauth_required, on which the dashboard asks for the password.
+	Reason string
+	Err    error
 }
 
 func (e *apiError) Error() string {
@@ -46,6 +48,7 @@ type errorBody struct {
 	Error  string `json:"error"`
 	Detail string `json:"detail,omitempty"`
 	Field  string `json:"field,omitempty"`
+	Code   string `json:"code,omitempty"`
 }
 
 // classify maps an error from any layer to a status and a body. Matching
@@ -53,7 +56,7 @@ type errorBody struct {
 func classify(err error) (int, errorBody) {
 	var ae *apiError
 	if errors.As(err, &ae) {
-		b := errorBody{Error: ae.Msg, Field: ae.Field}
+		b := errorBody{Error: ae.Msg, Field: ae.Field, Code: ae.Reason}
 		if ae.Err != nil && ae.Code < 500 {
 			b.Detail = ae.Err.Error()
 		}
@@ -75,7 +78,7 @@ func classify(err error) (int, errorBody) {
 	switch {
 	case errors.Is(err, auth.ErrBadLogin), errors.Is(err, auth.ErrDisabled):
 		return fiber.StatusUnauthorized, errorBody{Error: err.Error()}
-	case errors.Is(err, auth.ErrLastAdmin):
+	case errors.Is(err, auth.ErrLastAdmin), errors.Is(err, auth.ErrSelf):
 		return fiber.StatusConflict, errorBody{Error: err.Error()}
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, runtime.ErrNotFound), errors.Is(err, registry.ErrLocalImageNotFound):
 		return fiber.StatusNotFound, errorBody{Error: "not found", Detail: detail}
@@ -121,7 +124,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	if wantsHTML(c) {
 		if code == fiber.StatusUnauthorized {
-			return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
+			return s.toLogin(c)
 		}
 		return s.htmlError(c, code, body)
 	}

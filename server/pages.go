@@ -61,7 +61,7 @@ func (s *Server) pages() {
 	authed := s.requireAuth
 	s.app.Get("/static/:version/*", p.static)
 	s.app.Get("/login", p.loginForm)
-	s.app.Post("/login", loginLimiter(), p.login)
+	s.app.Post("/login", s.loginLimit, p.login)
 	s.app.Post("/logout", authed, p.logout)
 
 	viewer, deployer, admin := s.need(auth.Viewer), s.need(auth.Deployer), s.need(auth.Admin)
@@ -215,7 +215,7 @@ func (p *site) loginPage(c *fiber.Ctx) dashboard.LoginPage {
 
 func (p *site) loginForm(c *fiber.Ctx) error {
 	// Already logged in: go where the login was meant to lead.
-	if cookie := c.Cookies(sessionCookie); cookie != "" {
+	if cookie := p.s.sessionToken(c); cookie != "" {
 		err := p.s.opts.Store.View(func(tx *store.Tx) error { _, err := tx.Session(cookie); return err })
 		if err == nil {
 			return c.Redirect(safeNext(c.Query("next")), fiber.StatusSeeOther)
@@ -242,7 +242,7 @@ func (p *site) login(c *fiber.Ctx) error {
 		}
 		return p.render(c, fiber.StatusUnauthorized, "login", page)
 	}
-	token, sess, err := auth.NewSession(s.opts.Store, u.Name, s.opts.SessionTTL, time.Now())
+	token, sess, err := auth.NewSession(s.opts.Store, u.Name, s.opts.SessionTTL, s.now())
 	if err != nil {
 		return err
 	}
@@ -252,7 +252,7 @@ func (p *site) login(c *fiber.Ctx) error {
 }
 
 func (p *site) logout(c *fiber.Ctx) error {
-	if cookie := c.Cookies(sessionCookie); cookie != "" {
+	if cookie := p.s.sessionToken(c); cookie != "" {
 		if err := p.s.opts.Store.Update(func(tx *store.Tx) error { return tx.DeleteSession(cookie) }); err != nil {
 			return err
 		}
@@ -264,9 +264,20 @@ func (p *site) logout(c *fiber.Ctx) error {
 // ---------- account ----------
 
 func (p *site) accountPage(c *fiber.Ctx) dashboard.AccountPage {
-	page := dashboard.AccountPage{Base: p.base(c, "account"), MinLen: auth.MinPasswordLen, Changed: c.Query("changed") == "1"}
+	page := dashboard.AccountPage{Base: p.base(c, "account"), MinLen: auth.MinPasswordLen, Changed: c.Query("changed") == "1", Revoked: -1}
+	if n, err := strconv.Atoi(c.Query("revoked")); err == nil && page.Changed {
+		page.Revoked = n
+	}
 	if id, ok := c.Locals(localUser).(identity); ok && id.Session != nil {
 		page.ExpiresAt = id.Session.ExpiresAt
+	}
+	var toks []store.Token
+	if err := p.s.opts.Store.View(func(tx *store.Tx) (err error) { toks, err = tx.Tokens(); return err }); err == nil {
+		for _, t := range toks {
+			if t.User == page.User {
+				page.Tokens++
+			}
+		}
 	}
 	return page
 }
@@ -285,7 +296,8 @@ func (p *site) changePassword(c *fiber.Ctx) error {
 		return p.render(c, fiber.StatusUnprocessableEntity, "account", page)
 	}
 	user := actor(c)
-	if err := auth.ChangePassword(s.opts.Store, user, current, next); err != nil {
+	revoked, err := auth.ChangePassword(s.opts.Store, user, current, next, c.FormValue("revoke_tokens") == "1")
+	if err != nil {
 		var ve *store.ValidationError
 		if !errors.As(err, &ve) {
 			return err
@@ -294,13 +306,17 @@ func (p *site) changePassword(c *fiber.Ctx) error {
 		return p.render(c, fiber.StatusUnprocessableEntity, "account", page)
 	}
 	// Every session ended; this browser gets a fresh one.
-	token, sess, err := auth.NewSession(s.opts.Store, user, s.opts.SessionTTL, time.Now())
+	token, sess, err := auth.NewSession(s.opts.Store, user, s.opts.SessionTTL, s.now())
 	if err != nil {
 		return err
 	}
 	s.setSessionCookie(c, token, sess.ExpiresAt)
 	s.forgetInitialPassword(user)
-	return c.Redirect("/account?changed=1", fiber.StatusSeeOther)
+	to := "/account?changed=1"
+	if c.FormValue("revoke_tokens") == "1" {
+		to += "&revoked=" + strconv.Itoa(revoked)
+	}
+	return c.Redirect(to, fiber.StatusSeeOther)
 }
 
 func capitalize(s string) string {

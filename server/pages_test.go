@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -301,7 +302,7 @@ func TestPages_appPage(t *testing.T) {
 	resp := p.do("GET", "/apps/blog", cookie, nil)
 	body := readBody(t, resp)
 	for _, want := range []string{
-		`data-app="blog"`, "#3", "Roll back", `href="http://127.0.0.1:32768"`, "kaj-blog-db", "LOG_TO_STDOUT",
+		`data-app="blog"`, "#3", "Roll back", `href="http://blog.localhost:32768"`, "kaj-blog-db", "LOG_TO_STDOUT",
 		`id="env-value-1" name="value" type="password"`, "blog-data", "Delete the data too?",
 		`id="tab-backups"`, "js/backups.js", `id="backup-now"`, "it has never been backed up",
 	} {
@@ -498,5 +499,29 @@ func BenchmarkAppsList100(b *testing.B) {
 		if resp.StatusCode != 200 {
 			b.Fatal(resp.StatusCode)
 		}
+	}
+}
+
+// TestPages_passwordChangeRevokesTokens: the Account form offers the
+// user's tokens for revoking with the change, and says how many went.
+func TestPages_passwordChangeRevokesTokens(t *testing.T) {
+	p := newPageSite(t)
+	cookie := p.login()
+	secret, _, err := auth.NewToken(p.st, "admin", "ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readBody(t, p.do("GET", "/account", cookie, nil)); !strings.Contains(body, `name="revoke_tokens"`) || !strings.Contains(body, "Also revoke my API tokens (1)") {
+		t.Fatalf("the account page does not offer to revoke the token: %s", body)
+	}
+	resp := p.do("POST", "/account", cookie, url.Values{"_csrf": {p.csrf(cookie)}, "current": {p.pw}, "new": {"a-new-password-1"}, "confirm": {"a-new-password-1"}, "revoke_tokens": {"1"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account?changed=1&revoked=1" {
+		t.Fatalf("change: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if err := p.st.View(func(tx *store.Tx) error { _, err := tx.TokenFor(secret); return err }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the token survived: %v", err)
+	}
+	if body := readBody(t, p.do("GET", "/account?changed=1&revoked=1", sessionOf(resp), nil)); !strings.Contains(body, "1 API token revoked") {
+		t.Fatal("the page does not say the token was revoked")
 	}
 }

@@ -65,6 +65,13 @@ type Options struct {
 	// session cookie Secure (behind HTTPS).
 	SessionTTL    time.Duration
 	SecureCookies bool
+	// ConfirmWindow is how long after typing their password a session's
+	// user may do sensitive actions without typing it again; zero means
+	// 5 minutes.
+	ConfirmWindow time.Duration
+	// Now is the clock for confirmations and new sessions; nil is
+	// time.Now.
+	Now func() time.Time
 	// AllowedOrigins may open websockets besides kaj's own origin, e.g.
 	// the public URL behind a proxy.
 	AllowedOrigins []string
@@ -101,6 +108,9 @@ type Server struct {
 	app  *fiber.App
 	opts Options
 	log  *slog.Logger
+	// loginLimit is the one budget of password attempts per client
+	// address, shared by every route that takes a password.
+	loginLimit fiber.Handler
 	// ctx lives as long as the server: background jobs and websocket
 	// streams end with it, not with the request that started them.
 	ctx    context.Context
@@ -132,7 +142,13 @@ func New(opts Options) (*Server, error) {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
-	s := &Server{opts: opts, log: opts.Logger}
+	if opts.ConfirmWindow == 0 {
+		opts.ConfirmWindow = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, log: opts.Logger, loginLimit: loginLimiter()}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.app = fiber.New(fiber.Config{
 		AppName:               "kaj",
@@ -156,6 +172,8 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+func (s *Server) now() time.Time { return s.opts.Now() }
+
 // App is the Fiber application, for tests (app.Test) and embedding.
 func (s *Server) App() *fiber.App { return s.app }
 
@@ -173,7 +191,7 @@ func (s *Server) routes() {
 
 	api := s.app.Group("/api/v1")
 	api.Get("/version", s.version)
-	api.Post("/auth/login", loginLimiter(), s.login)
+	api.Post("/auth/login", s.loginLimit, s.login)
 	api.Post("/auth/logout", s.logout)
 	// A forge's push webhook: authenticated by its signature, not a login.
 	api.Post("/hooks/:name", s.webhook)
@@ -181,15 +199,18 @@ func (s *Server) routes() {
 	// Everything below needs a login, and each route names the least
 	// role that may use it: this table is where access is decided.
 	api.Use(s.requireAuth)
+	// Sensitive routes also need the password typed in the last few
+	// minutes (confirmed, in authn.go).
 	viewer, deployer, admin := s.need(auth.Viewer), s.need(auth.Deployer), s.need(auth.Admin)
 	api.Get("/auth/me", viewer, s.me)
 	api.Post("/auth/password", viewer, s.changePassword)
+	api.Post("/session/confirm", viewer, s.loginLimit, s.confirmSession)
 	api.Get("/users", admin, s.listUsers)
-	api.Post("/users", admin, s.createUser)
-	api.Put("/users/:name", admin, s.updateUser)
-	api.Delete("/users/:name", admin, s.deleteUser)
+	api.Post("/users", admin, s.confirmed, s.createUser)
+	api.Put("/users/:name", admin, s.confirmed, s.updateUser)
+	api.Delete("/users/:name", admin, s.confirmed, s.deleteUser)
 	api.Get("/tokens", deployer, s.listTokens)
-	api.Post("/tokens", deployer, s.createToken)
+	api.Post("/tokens", deployer, s.confirmed, s.createToken)
 	api.Delete("/tokens/:id", deployer, s.deleteToken)
 
 	api.Get("/apps", viewer, s.listApps)
@@ -201,18 +222,18 @@ func (s *Server) routes() {
 	api.Post("/apps/:name/rollback", deployer, s.rollbackApp)
 	api.Post("/apps/:name/build", deployer, s.buildApp)
 	api.Post("/apps/:name/upload", deployer, s.uploadApp)
-	api.Get("/apps/:name/webhook", admin, s.revealWebhook)
+	api.Get("/apps/:name/webhook", admin, s.confirmed, s.revealWebhook)
 	api.Post("/apps/:name/:action<regex(^(stop|start|restart)$)>", deployer, s.appAction)
 	api.Get("/apps/:name/releases", viewer, s.listReleases)
-	api.Get("/apps/:name/database/password", admin, s.revealDatabasePassword)
+	api.Get("/apps/:name/database/password", admin, s.confirmed, s.revealDatabasePassword)
 	api.Get("/apps/:name/logs", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsLogs))
 	api.Get("/apps/:name/stats", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsStats))
-	api.Get("/apps/:name/terminal", admin, s.checkOrigin, s.wsOnly, websocket.New(s.wsTerminal))
+	api.Get("/apps/:name/terminal", admin, s.confirmed, s.checkOrigin, s.wsOnly, websocket.New(s.wsTerminal))
 	api.Get("/apps/:name/notifications", admin, s.listNotifyTargets)
 	api.Post("/apps/:name/notifications", admin, s.putNotifyTarget)
 	api.Get("/apps/:name/backups", viewer, s.listBackups)
 	api.Post("/apps/:name/backups", deployer, s.createBackup)
-	api.Get("/apps/:name/backups/:id/download", admin, s.downloadBackup)
+	api.Get("/apps/:name/backups/:id/download", admin, s.confirmed, s.downloadBackup)
 	api.Post("/apps/:name/backups/:id/verify", deployer, s.verifyBackup)
 	api.Post("/apps/:name/backups/:id/restore", admin, s.restoreBackup)
 	api.Delete("/apps/:name/backups/:id", admin, s.deleteBackup)

@@ -57,4 +57,7 @@ const (
 	ActionBackupPrune   Action = "backup.prune"
 	ActionDBRestore     Action = "database.restore"
 	ActionDBRestoreErr  Action = "database.restore.fail"
+
+	// The password typed again in a session, for a sensitive action.
+	ActionConfirm Action = "session.confirm"
 )

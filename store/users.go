@@ -30,6 +30,10 @@ type Session struct {
 	CSRF      string    `json:"csrf"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// ConfirmedAt is when the user last typed their password in this
+	// session (at login, or to confirm a sensitive action); zero in
+	// sessions stored before kaj asked for it again.
+	ConfirmedAt time.Time `json:"confirmed_at,omitzero"`
 }
 
 // Token is an API token. Only its hash is stored: the token is shown once
@@ -92,16 +96,8 @@ func (t *Tx) DeleteUser(name string) error {
 	if err := t.DeleteUserSessions(name); err != nil {
 		return err
 	}
-	toks, err := t.Tokens()
-	if err != nil {
+	if _, err := t.DeleteUserTokens(name); err != nil {
 		return err
-	}
-	for _, tok := range toks {
-		if tok.User == name {
-			if err := t.tx.Bucket(bucketTokens).Delete([]byte(tok.Hash)); err != nil {
-				return err
-			}
-		}
 	}
 	return t.tx.Bucket(bucketUsers).Delete([]byte(name))
 }
@@ -131,6 +127,17 @@ func (t *Tx) Session(token string) (Session, error) {
 		return Session{}, ErrNotFound
 	}
 	return s, nil
+}
+
+// ConfirmSession records that the user of token's session typed their
+// password at the given time. An ended session is ErrNotFound.
+func (t *Tx) ConfirmSession(token string, at time.Time) (Session, error) {
+	s, err := t.Session(token)
+	if err != nil {
+		return Session{}, err
+	}
+	s.ConfirmedAt = at.UTC()
+	return s, put(t.tx.Bucket(bucketSessions), s.TokenHash, s)
 }
 
 // DeleteSession ends the session for token; ending one that does not
@@ -192,6 +199,26 @@ func (t *Tx) TouchToken(tok Token) error {
 
 // Tokens lists every API token.
 func (t *Tx) Tokens() ([]Token, error) { return list[Token](t.tx.Bucket(bucketTokens)) }
+
+// DeleteUserTokens revokes every API token of user and returns how many
+// there were.
+func (t *Tx) DeleteUserTokens(user string) (int, error) {
+	all, err := t.Tokens()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, tok := range all {
+		if tok.User != user {
+			continue
+		}
+		if err := t.tx.Bucket(bucketTokens).Delete([]byte(tok.Hash)); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
 
 // DeleteToken revokes the token with the given ID.
 func (t *Tx) DeleteToken(id string) error {

@@ -81,7 +81,12 @@ func TestDashboard_deployLogsPush(t *testing.T) {
 	dbImage := env.TestAppImageAs("kaj-e2e-fakedb", "FAKE_MYSQL_PORT=3306", "PORT=8081")
 	// A broken release fails its health check within seconds, not the
 	// default minute.
-	k := kajtest.Start(t, env, func(c *config.Config) { c.Deploy.HealthTimeout = config.Duration(8 * time.Second) })
+	// The password is not asked again during this long walk (the prompt
+	// has its own test).
+	k := kajtest.Start(t, env, func(c *config.Config) {
+		c.Deploy.HealthTimeout = config.Duration(8 * time.Second)
+		c.Auth.ConfirmWindow = config.Duration(time.Hour)
+	})
 	api := k.Login(t)
 	b := newBrowser(t, k.URL)
 	name := env.Name("blog")

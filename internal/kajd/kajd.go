@@ -253,7 +253,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	k.Server, err = server.New(server.Options{
 		Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
 		Jobs: jm, Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
-		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
+		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies, ConfirmWindow: cfg.Auth.ConfirmWindow.D(),
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Metrics:        metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,

@@ -167,11 +167,14 @@ func (w testWriter) Write(p []byte) (int, error) {
 }
 
 // Client is an API client with a session cookie and its CSRF token.
+// Like the dashboard, it types its password again when kaj asks for it
+// before a sensitive action.
 type Client struct {
-	HTTP *http.Client
-	Base string
-	CSRF string
-	t    testing.TB
+	HTTP     *http.Client
+	Base     string
+	CSRF     string
+	t        testing.TB
+	password string
 }
 
 // Login logs in as admin.
@@ -192,12 +195,24 @@ func (k *Kaj) LoginAs(t testing.TB, user, password string) *Client {
 		t.Fatalf("login: status %d", code)
 	}
 	c.CSRF = me.CSRF
+	c.password = password
 	return c
 }
 
 // Do sends a request with a JSON body (nil for none) and returns the
 // status and body.
 func (c *Client) Do(method, path string, body any) (int, []byte) {
+	c.t.Helper()
+	code, out := c.send(method, path, body)
+	if code == http.StatusForbidden && c.password != "" && bytes.Contains(out, []byte(`"code":"reauth_required"`)) {
+		if cc, _ := c.send("POST", "/api/v1/session/confirm", map[string]string{"password": c.password}); cc == http.StatusOK {
+			code, out = c.send(method, path, body)
+		}
+	}
+	return code, out
+}
+
+func (c *Client) send(method, path string, body any) (int, []byte) {
 	c.t.Helper()
 	var rd io.Reader
 	if body != nil {

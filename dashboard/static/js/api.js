@@ -1,6 +1,8 @@
 // Talking to kaj: the REST API with the session's CSRF token, websockets,
 // and refreshing parts of the page from the server's own markup.
 
+import { confirmPassword } from "./reauth.js";
+
 export function csrfToken() {
   const m = document.querySelector('meta[name="csrf-token"]');
   return m ? m.content : "";
@@ -32,8 +34,9 @@ function loginAgain() {
 }
 
 // api sends a request and returns the decoded JSON answer (null when
-// empty). Errors throw APIError; a lost session goes back to the login.
-export async function api(method, path, body) {
+// empty). Errors throw APIError; a lost session goes back to the login;
+// an action that needs the password again asks for it and is retried.
+export async function api(method, path, body, retried = false) {
   const opts = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (method !== "GET" && method !== "HEAD") opts.headers["X-CSRF-Token"] = csrfToken();
   if (body !== undefined) {
@@ -58,6 +61,11 @@ export async function api(method, path, body) {
   if (res.status === 401) {
     loginAgain();
     throw new APIError(401, data);
+  }
+  if (res.status === 403 && data && data.code === "reauth_required" && !retried) {
+    if (await confirmPassword("This needs your password again: it has been a few minutes since you last typed it.")) {
+      return api(method, path, body, true);
+    }
   }
   if (!res.ok) throw new APIError(res.status, data);
   return data;

@@ -6,6 +6,7 @@
 import { api, csrfToken, APIError } from "./api.js";
 import { esc, toast, errorText, busy, showError, clearError, confirmDialog, fmtBytes, fmtCount, iconHTML } from "./ui.js";
 import { followJob } from "./progress.js";
+import { ensureConfirmed } from "./reauth.js";
 
 const app = document.getElementById("app-head").dataset.app;
 const base = "/api/v1/apps/" + encodeURIComponent(app);
@@ -13,6 +14,15 @@ const tab = document.getElementById("panel-backups");
 const rows = document.getElementById("backup-rows");
 const alertBox = document.getElementById("backup-alert");
 const panel = document.getElementById("backup-panel");
+
+// A download is a sensitive action: the browser's own request for it
+// cannot show kaj's refusal, so the password is asked for first.
+tab.addEventListener("click", async (e) => {
+  const a = e.target.closest("a[download]");
+  if (!a) return;
+  e.preventDefault();
+  if (await ensureConfirmed("Downloading a backup needs your password again.")) location.assign(a.href);
+});
 
 function when(iso) {
   const d = new Date(iso);

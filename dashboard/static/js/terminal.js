@@ -4,6 +4,7 @@
 // line, Ctrl-C.
 
 import { seg } from "./api.js";
+import { ensureConfirmed } from "./reauth.js";
 import { toHTML as ansiToHTML, paint } from "./ansi.js";
 
 const app = document.getElementById("app-head").dataset.app;
@@ -47,7 +48,10 @@ function size() {
   return { rows: 24, cols };
 }
 
-function open() {
+async function open() {
+  // The websocket's refusal cannot be read by the page: ask for the
+  // password first when kaj would.
+  if (!(await ensureConfirmed("Opening a terminal needs your password again."))) return;
   close();
   screen.textContent = "";
   pending = "";

@@ -17,7 +17,8 @@
 // "testapp check URL" exits 0 when URL answers 2xx, else 1: a HEALTHCHECK
 // command for images that have no shell.
 //
-// Endpoints: /healthz, /env, /dial?addr=host:port, /resolve?host=,
+// Endpoints: /healthz, /env, /headers (the request's own headers, as
+// JSON: what a browser sent the app), /dial?addr=host:port, /resolve?host=,
 // POST /log?stream=stdout|stderr&n=N&text=T, PUT|GET /file?path=P,
 // POST /flood?n=N (N numbered lines to stdout, as fast as possible),
 // GET /slow?d=3s (answers after d), GET /ws (a websocket echo, each
@@ -37,6 +38,7 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -150,6 +152,13 @@ func routes() http.Handler {
 			}
 		}
 		writeJSON(w, env)
+	})
+	mux.HandleFunc("GET /headers", func(w http.ResponseWriter, r *http.Request) {
+		h := map[string]string{"Host": r.Host}
+		for k, v := range r.Header {
+			h[k] = strings.Join(v, ", ")
+		}
+		writeJSON(w, h)
 	})
 	mux.HandleFunc("GET /dial", func(w http.ResponseWriter, r *http.Request) {
 		addr := r.URL.Query().Get("addr")
