@@ -66,8 +66,8 @@ func (pageRegistry) Push(ctx context.Context, local, target string, progress reg
 
 type pageEngine struct{}
 
-func (pageEngine) Info(ctx context.Context) (runtime.EngineInfo, error) {
-	return runtime.EngineInfo{}, nil
+func (pageEngine) State() runtime.EngineState {
+	return runtime.EngineState{Known: true, Answering: true}
 }
 
 type pageLogs struct{}
