@@ -73,8 +73,6 @@ func asProbe(ctx context.Context) context.Context { return context.WithValue(ctx
 // caller listens, after a prompt start.
 var streaming = regexp.MustCompile(`/(containers/[^/]+/(logs|stats|wait|attach|archive|export)|events|build|images/create|images/load|images/get|images/.+/(push|get)|exec/[^/]+/start)$`)
 
-var pingPath = regexp.MustCompile(`/_ping$`)
-
 // hook is the client's request hook: it gives the request a context that
 // ends when the engine takes too long.
 func (dl *deadlines) hook(req *http.Request) error {
@@ -83,13 +81,16 @@ func (dl *deadlines) hook(req *http.Request) error {
 	if v, ok := ctx.Value(callTimeoutKey).(time.Duration); ok && v > 0 {
 		d = v
 	}
-	// The client negotiates the API version with a ping under a lock on
-	// first use, and every caller waiting for that lock pings in turn: with
-	// an engine known not to answer, those pings fail at once so no one
-	// queues behind them. The watcher's probes still go through.
-	if pingPath.MatchString(req.URL.Path) && ctx.Value(probeKey) == nil {
-		if err := dl.health.refusal(); err != nil {
-			return err
+	// While the engine is known to hang, calls fail at once instead of
+	// each waiting out its timeout, until the watcher's probe (which
+	// still goes through) sees it answer again. This also keeps callers
+	// from queuing: the client negotiates the API version with a ping
+	// under a lock on first use, and every caller waiting for that lock
+	// would ping in turn; and a call that went on without a version
+	// would reach a recovered engine with one it may refuse.
+	if ctx.Value(probeKey) == nil {
+		if since, ok := dl.health.hung(); ok {
+			return &TimeoutError{Call: req.Method + " " + apiPath(req.URL.Path), Host: dl.host, Since: since}
 		}
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -105,16 +106,23 @@ func (dl *deadlines) hook(req *http.Request) error {
 	return nil
 }
 
-// TimeoutError is a call the engine did not answer in time. It matches
+// TimeoutError is a call the engine did not answer in time, or one not
+// made because the engine is known not to answer. It matches
 // ErrEngineTimeout.
 type TimeoutError struct {
 	// Call is the API call, like "POST /containers/1f2e/stop".
-	Call  string
-	Host  string
+	Call string
+	Host string
+	// After is how long the call waited; zero when it was not made.
 	After time.Duration
+	// Since is when the engine stopped answering, for a call not made.
+	Since time.Time
 }
 
 func (e *TimeoutError) Error() string {
+	if e.After == 0 {
+		return fmt.Sprintf("%v: %s not sent: %s has answered nothing since %s", ErrEngineTimeout, e.Call, e.Host, e.Since.Format(time.TimeOnly))
+	}
 	return fmt.Sprintf("%v: %s got no answer from %s within %s", ErrEngineTimeout, e.Call, e.Host, e.After)
 }
 

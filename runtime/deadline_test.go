@@ -46,17 +46,17 @@ func TestDocker_deadline_hungEngine(t *testing.T) {
 	if s := d.State(); s.Condition() != "not answering" || !errors.Is(s.Err, runtime.ErrEngineTimeout) {
 		t.Fatalf("state after the timeout: %s %v", s.Condition(), s.Err)
 	}
-	waitFor(t, "the abandoned connection to close", func() bool { return p.Held() == 0 })
+	waitFor(t, "the abandoned connection to close", func() bool { return len(p.Held()) == 0 })
 
 	start = time.Now()
 	_, err = d.List(context.Background(), "x")
-	// The version ping that would come first fails at once: the call
-	// waits its own timeout, not a queue of pings before it.
-	if took := time.Since(start); !errors.Is(err, runtime.ErrEngineTimeout) || took > 2*300*time.Millisecond {
-		t.Fatalf("a call while the engine is known hung: %v after %s; want ErrEngineTimeout within one timeout", err, took)
+	// While the engine is known to hang, calls fail at once rather than
+	// each waiting (and queuing behind version pings).
+	if took := time.Since(start); !errors.Is(err, runtime.ErrEngineTimeout) || !strings.Contains(err.Error(), "not sent") || took > 100*time.Millisecond {
+		t.Fatalf("a call while the engine is known hung: %v after %s; want ErrEngineTimeout at once", err, took)
 	}
 
-	waitFor(t, "the abandoned connection to close", func() bool { return p.Held() == 0 })
+	waitFor(t, "the abandoned connection to close", func() bool { return len(p.Held()) == 0 })
 
 	// The watcher's probe still reaches the engine, and sees it back.
 	if _, err := os.Stat("/var/run/docker.sock"); err != nil {

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -78,15 +77,15 @@ func (h *engineHealth) state() EngineState {
 	return h.s
 }
 
-// refusal is the error a call gets without asking the engine while it is
-// known to hang; nil otherwise.
-func (h *engineHealth) refusal() error {
+// hung reports whether the engine is known to hang (its last call or
+// check timed out), and since when.
+func (h *engineHealth) hung() (time.Time, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.s.Known && !h.s.Answering && errors.Is(h.s.Err, ErrEngineTimeout) {
-		return fmt.Errorf("not answering since %s: %w", h.s.Since.Format(time.RFC3339), h.s.Err)
+		return h.s.Since, true
 	}
-	return nil
+	return time.Time{}, false
 }
 
 // State is the engine's state as last seen. It never calls the engine.

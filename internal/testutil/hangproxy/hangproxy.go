@@ -1,10 +1,11 @@
 // Package hangproxy puts a unix socket in front of the Docker engine that
-// can play a hung engine: while hanging it accepts connections, reads
-// what is sent and never answers. Switched to forwarding, it connects the
-// connections it held to the real engine, sending what they had sent, as
-// an engine that recovers would finally read them: a request its client
-// abandoned without closing the connection then runs late. Replayed says
-// which did.
+// can play a hung engine: it reads requests and passes them to the
+// engine, except those it is told to hang, which it holds: it keeps
+// their connection open, reads what comes and never answers. Switched to
+// forwarding, it sends each held request to the engine with what
+// followed it, as an engine that recovers would finally read them: a
+// request whose client abandoned it without closing the connection then
+// runs late. Replayed says which did.
 package hangproxy
 
 import (
@@ -15,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"testing"
 )
@@ -27,24 +29,26 @@ type Proxy struct {
 	ln         net.Listener
 
 	mu       sync.Mutex
-	hang     bool
+	hang     *regexp.Regexp // nil forwards everything
 	held     map[*held]bool
+	conns    map[net.Conn]bool
 	replayed []string
-	accepted int
 	wg       sync.WaitGroup
 }
 
 type held struct {
-	conn net.Conn
-	buf  bytes.Buffer
-	up   net.Conn // set once forwarded
+	line    string
+	release chan struct{} // closed by Forward
 }
 
-// Start listens on a new socket in t's temporary directory, in front of
-// the engine socket at target (a path), hanging from the start when hang
-// is set. It closes with the test.
+var all = regexp.MustCompile(``)
+
+// Start listens on a new socket in front of the engine socket at target
+// (a path), hanging every request from the start when hang is set. It
+// closes with the test.
 func Start(t testing.TB, target string, hang bool) *Proxy {
 	t.Helper()
+	// A short path: unix socket paths are limited to 108 bytes.
 	dir, err := os.MkdirTemp("", "hangproxy")
 	if err != nil {
 		t.Fatal(err)
@@ -54,17 +58,17 @@ func Start(t testing.TB, target string, hang bool) *Proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{Path: path, Host: "unix://" + path, target: target, ln: ln, hang: hang, held: map[*held]bool{}}
+	p := &Proxy{Path: path, Host: "unix://" + path, target: target, ln: ln, held: map[*held]bool{}, conns: map[net.Conn]bool{}}
+	if hang {
+		p.hang = all
+	}
 	p.wg.Add(1)
 	go p.serve()
 	t.Cleanup(func() {
 		ln.Close()
 		p.mu.Lock()
-		for h := range p.held {
-			h.conn.Close()
-			if h.up != nil {
-				h.up.Close()
-			}
+		for c := range p.conns {
+			c.Close()
 		}
 		p.mu.Unlock()
 		p.wg.Wait()
@@ -73,72 +77,51 @@ func Start(t testing.TB, target string, hang bool) *Proxy {
 	return p
 }
 
-// Hang makes new connections hang; connections already forwarded keep
-// going, as a real engine's open streams would.
-func (p *Proxy) Hang() {
+// Hang holds every request from now on; answers under way (streams)
+// keep going.
+func (p *Proxy) Hang() { p.HangMatching(all) }
+
+// HangMatching holds the requests whose "METHOD /path" (the path without
+// its API version, like "POST /containers/1f2e/stop") matches re, and
+// forwards the others.
+func (p *Proxy) HangMatching(re *regexp.Regexp) {
 	p.mu.Lock()
-	p.hang = true
+	p.hang = re
 	p.mu.Unlock()
 }
 
-// Forward connects every held connection still open to the engine,
-// sending what it had sent, and forwards new connections.
+// Forward sends every held request whose client is still connected to
+// the engine, and forwards all requests from now on.
 func (p *Proxy) Forward() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.hang = false
+	p.hang = nil
 	for h := range p.held {
-		if h.up != nil {
-			continue
-		}
-		up, err := net.Dial("unix", p.target)
-		if err != nil {
-			return err
-		}
-		if first := requestLine(h.buf.Bytes()); first != "" {
-			p.replayed = append(p.replayed, first)
-		}
-		if _, err := up.Write(h.buf.Bytes()); err != nil {
-			up.Close()
-			return err
-		}
-		h.up = up
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			io.Copy(h.conn, up)
-			h.conn.Close()
-		}()
+		p.replayed = append(p.replayed, h.line)
+		close(h.release)
+		delete(p.held, h)
 	}
 	return nil
 }
 
-// Replayed lists the request lines ("POST /v1.51/containers/x/stop
-// HTTP/1.1") of the held connections Forward sent on to the engine.
+// Replayed lists the held requests ("POST /containers/x/stop") that
+// Forward sent on to the engine.
 func (p *Proxy) Replayed() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.replayed...)
 }
 
-// Held is how many connections are held open now, unanswered.
-func (p *Proxy) Held() int {
+// Held lists the requests held now, unanswered, whose clients are still
+// connected.
+func (p *Proxy) Held() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	n := 0
+	var out []string
 	for h := range p.held {
-		if h.up == nil {
-			n++
-		}
+		out = append(out, h.line)
 	}
-	return n
-}
-
-// Accepted is how many connections the proxy has taken.
-func (p *Proxy) Accepted() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.accepted
+	return out
 }
 
 func (p *Proxy) serve() {
@@ -149,77 +132,122 @@ func (p *Proxy) serve() {
 			return
 		}
 		p.mu.Lock()
-		p.accepted++
-		hang := p.hang
-		h := &held{conn: c}
-		if hang {
-			p.held[h] = true
-		}
+		p.conns[c] = true
 		p.mu.Unlock()
 		p.wg.Add(1)
-		if hang {
-			go p.hold(h)
-		} else {
-			go p.pipe(c)
-		}
+		go p.serveConn(c)
 	}
 }
 
-// hold reads what the client sends, keeping it while the proxy hangs and
-// passing it on once forwarded, until the client closes.
-func (p *Proxy) hold(h *held) {
+var version = regexp.MustCompile(`^/v[0-9.]+/`)
+
+// serveConn passes one client connection's requests to the engine, one
+// at a time as HTTP/1.1 keeps them, until one is to be held.
+func (p *Proxy) serveConn(c net.Conn) {
 	defer p.wg.Done()
-	b := make([]byte, 32<<10)
-	for {
-		n, err := h.conn.Read(b)
-		p.mu.Lock()
-		up := h.up
-		if up == nil {
-			h.buf.Write(b[:n])
+	defer p.forget(c)
+	br := bufio.NewReader(c)
+	var up net.Conn
+	var ubr *bufio.Reader
+	defer func() {
+		if up != nil {
+			p.forget(up)
 		}
+	}()
+	var peeking chan struct{} // a held request's watch on the client
+	for {
+		if peeking != nil {
+			<-peeking
+			peeking = nil
+		}
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		line := req.Method + " " + version.ReplaceAllString(req.URL.Path, "/")
+		p.mu.Lock()
+		hang := p.hang != nil && p.hang.MatchString(line)
 		p.mu.Unlock()
-		if up != nil && n > 0 {
-			up.Write(b[:n])
+		var held []byte
+		if hang {
+			var buf bytes.Buffer
+			req.Write(&buf)
+			released, peek := p.hold(br, line)
+			if !released {
+				return
+			}
+			peeking = peek
+			held = buf.Bytes()
+		}
+		if up == nil {
+			if up, err = net.Dial("unix", p.target); err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.conns[up] = true
+			p.mu.Unlock()
+			ubr = bufio.NewReader(up)
+		}
+		if held != nil {
+			_, err = up.Write(held)
+		} else {
+			err = req.Write(up)
 		}
 		if err != nil {
-			p.mu.Lock()
-			delete(p.held, h)
-			if h.up != nil {
-				h.up.Close()
-			}
-			p.mu.Unlock()
-			h.conn.Close()
+			return
+		}
+		resp, err := http.ReadResponse(ubr, req)
+		if err != nil {
+			return
+		}
+		if resp.StatusCode == http.StatusSwitchingProtocols {
+			// A hijacked stream (exec attach): raw bytes both ways from
+			// here on.
+			resp.Write(c)
+			go func() {
+				io.Copy(up, br)
+				up.Close()
+			}()
+			io.Copy(c, ubr)
+			return
+		}
+		err = resp.Write(c)
+		resp.Body.Close()
+		if err != nil || resp.Close || req.Close {
 			return
 		}
 	}
 }
 
-func (p *Proxy) pipe(c net.Conn) {
-	defer p.wg.Done()
-	defer c.Close()
-	up, err := net.Dial("unix", p.target)
-	if err != nil {
-		return
-	}
-	defer up.Close()
-	done := make(chan struct{})
+// hold keeps a request unanswered until its client closes the
+// connection (false) or Forward releases it (true). br has read the
+// request whole: a client waiting for its answer sends nothing more. br
+// is watched for the client's close until the returned channel closes,
+// which a client waiting for its answer does only after it.
+func (p *Proxy) hold(br *bufio.Reader, line string) (bool, chan struct{}) {
+	h := &held{line: line, release: make(chan struct{})}
+	p.mu.Lock()
+	p.held[h] = true
+	p.mu.Unlock()
+	closed := make(chan struct{})
 	go func() {
-		io.Copy(up, c)
-		if cw, ok := up.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		}
-		close(done)
+		br.Peek(1)
+		close(closed)
 	}()
-	io.Copy(c, up)
-	c.Close()
-	<-done
+	select {
+	case <-h.release:
+		return true, closed
+	case <-closed:
+		p.mu.Lock()
+		delete(p.held, h)
+		p.mu.Unlock()
+		return false, closed
+	}
 }
 
-func requestLine(b []byte) string {
-	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(b)))
-	if err != nil {
-		line, _, _ := bytes.Cut(b, []byte("\r\n"))
-		return string(line)
-	}
-	return req.Method + " " + req.URL.RequestURI()
+func (p *Proxy) forget(c net.Conn) {
+	c.Close()
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
 }
