@@ -86,6 +86,8 @@ func (f *fakeRegistry) Push(ctx context.Context, local, target string, progress 
 
 type fakeEngine struct{ err error }
 
+func (f fakeEngine) Check(context.Context) runtime.EngineState { return f.State() }
+
 func (f fakeEngine) State() runtime.EngineState {
 	return runtime.EngineState{Known: true, Answering: f.err == nil, Err: f.err, Info: runtime.EngineInfo{Version: "test"}}
 }

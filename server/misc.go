@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,8 +73,9 @@ type engineHealth struct {
 // kaj itself can serve, so a dead or hung engine shows up in the body
 // ("status": "degraded", "engine": {"state": "not answering"}) rather
 // than as kaj being down, which a restart would not mend; the store
-// failing is kaj failing (503). It never waits on the engine: the engine
-// part is the watcher's last finding.
+// failing is kaj failing (503). The engine part is the watcher's last
+// finding; only in kaj's first moments, before the watcher's first check,
+// does it ask the engine itself, for a second at most.
 func (s *Server) healthz(c *fiber.Ctx) error {
 	rep := healthReport{Status: "ok", Version: buildinfo.Version(), LogStreams: s.opts.Hub.OpenStreams()}
 	if err := s.opts.Store.Ping(); err != nil {
@@ -83,6 +85,11 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 		rep.Store.OK = true
 	}
 	st := s.opts.Engine.State()
+	if !st.Known {
+		ctx, cancel := context.WithTimeout(c.UserContext(), time.Second)
+		st = s.opts.Engine.Check(ctx)
+		cancel()
+	}
 	rep.Engine = engineHealth{Reachable: st.Answering, State: st.Condition(), Since: st.Since, Host: st.Host, EngineInfo: st.Info}
 	if !st.Answering {
 		switch {

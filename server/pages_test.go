@@ -66,6 +66,8 @@ func (pageRegistry) Push(ctx context.Context, local, target string, progress reg
 
 type pageEngine struct{}
 
+func (e pageEngine) Check(context.Context) runtime.EngineState { return e.State() }
+
 func (pageEngine) State() runtime.EngineState {
 	return runtime.EngineState{Known: true, Answering: true}
 }

@@ -35,6 +35,8 @@ import (
 type Engine interface {
 	// State is the engine's health as last seen, without calling it.
 	State() runtime.EngineState
+	// Check asks the engine now, within ctx.
+	Check(ctx context.Context) runtime.EngineState
 }
 
 // Registry is what the server uses of image transfers.

@@ -149,12 +149,19 @@ func TestEngine_hung(t *testing.T) {
 	if h.Engine.Reachable || h.Status != "degraded" {
 		t.Fatalf("/healthz with the engine hung: %+v", h)
 	}
+	// Before kaj knows the engine hangs, the list waits for it, within
+	// the deadline.
+	c := k.LoginAs(t, "admin", password)
+	if _, engine, took := listApps(t, c); engine != "not answering" || took > timeout+time.Second {
+		t.Fatalf("GET /apps on a hung engine not yet known to hang: Kaj-Engine %q after %s", engine, took)
+	} else {
+		t.Logf("GET /apps on a hung engine not yet known to hang: %s", took.Round(time.Millisecond))
+	}
 	h = waitHealth(t, k.URL, "not answering", timeout+3*time.Second)
 	if !strings.Contains(h.Engine.Error, "not answering") || h.Engine.Host != p.Host {
 		t.Fatalf("/healthz does not say why: %+v", h)
 	}
 
-	c := k.LoginAs(t, "admin", password)
 	_, engine, took := listApps(t, c)
 	if engine != "not answering" || took > timeout {
 		t.Fatalf("GET /apps with the engine hung: Kaj-Engine %q after %s", engine, took)
