@@ -44,6 +44,10 @@ func securityHeaders(c *fiber.Ctx) error {
 type healthReport struct {
 	Status  string `json:"status"`
 	Version string `json:"version"`
+	// Starting is true until kaj's start-up work with the engine
+	// (reconcile, routes) is done: kaj serves meanwhile, and refuses
+	// changes to apps (503).
+	Starting bool `json:"starting"`
 	// LogStreams is how many container log streams kaj holds open
 	// against the engine, however many viewers share them.
 	LogStreams int          `json:"log_streams"`
@@ -100,6 +104,13 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 		}
 		if rep.Status == "ok" {
 			rep.Status = "degraded"
+		}
+	}
+	if s.opts.Started != nil {
+		select {
+		case <-s.opts.Started:
+		default:
+			rep.Starting = true
 		}
 	}
 	code := fiber.StatusOK

@@ -93,6 +93,10 @@ type Options struct {
 	// admin's password file in it on first start. Empty: the page
 	// describes the file without its full path.
 	DataDir string
+	// Started is closed once kaj's start-up work with the engine
+	// (reconcile, routes) is done; /healthz says "starting": true before.
+	// Nil means started.
+	Started <-chan struct{}
 }
 
 // Server serves kaj's HTTP API and dashboard.

@@ -225,6 +225,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Metrics:        metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
 		Stats: k.Stats, Host: k.Engine, Terminals: k.Engine, Notifier: k.Notifier, XtermDir: cfg.Dashboard.XtermDir,
+		Started: k.started,
 	})
 	if err != nil {
 		return nil, err
