@@ -29,7 +29,7 @@ type Proxy struct {
 	ln         net.Listener
 
 	mu       sync.Mutex
-	hang     *regexp.Regexp // nil forwards everything
+	hang     func(line string) bool // nil forwards everything
 	held     map[*held]bool
 	conns    map[net.Conn]bool
 	replayed []string
@@ -41,7 +41,7 @@ type held struct {
 	release chan struct{} // closed by Forward
 }
 
-var all = regexp.MustCompile(``)
+func all(string) bool { return true }
 
 // Start listens on a new socket in front of the engine socket at target
 // (a path), hanging every request from the start when hang is set. It
@@ -79,14 +79,18 @@ func Start(t testing.TB, target string, hang bool) *Proxy {
 
 // Hang holds every request from now on; answers under way (streams)
 // keep going.
-func (p *Proxy) Hang() { p.HangMatching(all) }
+func (p *Proxy) Hang() { p.HangIf(all) }
 
 // HangMatching holds the requests whose "METHOD /path" (the path without
 // its API version, like "POST /containers/1f2e/stop") matches re, and
 // forwards the others.
-func (p *Proxy) HangMatching(re *regexp.Regexp) {
+func (p *Proxy) HangMatching(re *regexp.Regexp) { p.HangIf(re.MatchString) }
+
+// HangIf holds the requests for which hang, given "METHOD /path", says
+// so, and forwards the others. hang is called for one request at a time.
+func (p *Proxy) HangIf(hang func(line string) bool) {
 	p.mu.Lock()
-	p.hang = re
+	p.hang = hang
 	p.mu.Unlock()
 }
 
@@ -166,7 +170,7 @@ func (p *Proxy) serveConn(c net.Conn) {
 		}
 		line := req.Method + " " + version.ReplaceAllString(req.URL.Path, "/")
 		p.mu.Lock()
-		hang := p.hang != nil && p.hang.MatchString(line)
+		hang := p.hang != nil && p.hang(line)
 		p.mu.Unlock()
 		var held []byte
 		if hang {
