@@ -77,6 +77,12 @@ var streaming = regexp.MustCompile(`/(containers/[^/]+/(logs|stats|wait|attach|a
 // ends when the engine takes too long.
 func (dl *deadlines) hook(req *http.Request) error {
 	ctx := req.Context()
+	if req.Header.Get("Upgrade") != "" {
+		// A hijack (exec attach): the client writes it outside the
+		// transport, so no trace would ever tell the guard it was
+		// answered; its caller bounds it instead (execAttach).
+		return nil
+	}
 	d := dl.timeout
 	if v, ok := ctx.Value(callTimeoutKey).(time.Duration); ok && v > 0 {
 		d = v

@@ -113,6 +113,17 @@ func TestDocker_deadline_slowButAlive(t *testing.T) {
 		w.(http.Flusher).Flush()
 		time.Sleep(10 * timeout) // half an answer, then nothing
 	})
+	mux.HandleFunc("/v1.44/exec/e1/start", func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+		buf.Flush()
+		time.Sleep(3 * timeout)
+		conn.Write([]byte("late output"))
+	})
 	sock := filepath.Join(t.TempDir(), "fake.sock")
 	ln, err := net.Listen("unix", sock)
 	if err != nil {
@@ -154,6 +165,20 @@ func TestDocker_deadline_slowButAlive(t *testing.T) {
 		b, _ := io.ReadAll(res)
 		if !strings.Contains(string(b), "loaded 12") {
 			t.Fatalf("load answered %q", b)
+		}
+	})
+	t.Run("an attached exec may stay quiet", func(t *testing.T) {
+		res, err := d.Client().ExecAttach(ctx, "e1", mclient.ExecAttachOptions{TTY: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Close()
+		b, err := io.ReadAll(res.Reader)
+		if !strings.Contains(string(b), "late output") {
+			t.Fatalf("exec output %q, %v", b, err)
+		}
+		if s := d.State(); !s.Answering {
+			t.Fatalf("a quiet exec made the engine %s: %v", s.Condition(), s.Err)
 		}
 	})
 	t.Run("a whole answer that stops arriving is cut", func(t *testing.T) {
