@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -246,6 +247,15 @@ func (c *progressConn) Write(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// CloseWrite half-closes the connection, as the engine's stdin EOF for an
+// attached exec: the client looks for it on the connection it dialed.
+func (c *progressConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func baseConn(c net.Conn) net.Conn {
