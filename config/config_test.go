@@ -74,6 +74,7 @@ func TestLoad_errors(t *testing.T) {
 		{"invalid value", "[server]\nlisten = \"8080\"\n", []string{"server.listen", "host:port"}},
 		{"bad threshold", "[lint]\nthreshold = \"loud\"\n", []string{"lint.threshold"}},
 		{"bad key", "[data]\nsecret_key = \"abc\"\n", []string{"data.secret_key", "64 hex"}},
+		{"zero engine timeout", "[docker]\ntimeout = \"0s\"\n", []string{"docker.timeout", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
