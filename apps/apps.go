@@ -63,7 +63,15 @@ type Options struct {
 	Backups Backups
 	// BackupClock runs scheduled backups; nil is the real clock.
 	BackupClock backup.Clock
-	Logger      *slog.Logger
+	// Engine, when set, tells the engine's health: while it is known not
+	// to answer, views say so at once instead of waiting on it.
+	Engine EngineHealth
+	Logger *slog.Logger
+}
+
+// EngineHealth is what the apps layer reads of the engine's health.
+type EngineHealth interface {
+	State() runtime.EngineState
 }
 
 // Service owns apps' lives. It is safe for concurrent use.

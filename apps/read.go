@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -79,10 +80,14 @@ func (s *Service) loadGen(only string) ([]record, uint64, error) {
 // An engine that does not answer is not an error for a view: the error
 // comes back beside an empty map and the states read unknown.
 func (s *Service) containers(ctx context.Context, app string) (map[string][]runtime.Status, error) {
+	if err := s.engineDown(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, engineWait)
 	defer cancel()
 	cs, err := s.opts.Deployer.Containers(ctx, app)
 	if err != nil {
+		err = viewTimeout(err)
 		s.log.Warn("listing containers", "app", app, "err", err)
 		return nil, err
 	}
@@ -96,10 +101,14 @@ func (s *Service) containers(ctx context.Context, app string) (map[string][]runt
 // allContainers is every app's containers by app, from the list cache,
 // with the time the engine gave that answer.
 func (s *Service) allContainers(ctx context.Context) (map[string][]runtime.Status, time.Time, error) {
+	if err := s.engineDown(); err != nil {
+		return nil, time.Time{}, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, engineWait)
 	defer cancel()
 	cs, at, err := s.list.get(ctx, func(ctx context.Context) ([]runtime.Status, error) { return s.opts.Deployer.Containers(ctx, "") })
 	if err != nil {
+		err = viewTimeout(err)
 		s.log.Warn("listing containers", "err", err)
 		return nil, at, err
 	}
@@ -108,6 +117,27 @@ func (s *Service) allContainers(ctx context.Context) (map[string][]runtime.Statu
 		out[c.App] = append(out[c.App], c)
 	}
 	return out, at, nil
+}
+
+// viewTimeout says that the engine did not answer in time when a view's
+// own wait (engineWait, shorter than the engine calls' timeout) ran out.
+func viewTimeout(err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, runtime.ErrEngineTimeout) {
+		return fmt.Errorf("%w: listing containers got no answer within %s", runtime.ErrEngineTimeout, engineWait)
+	}
+	return err
+}
+
+// engineDown is the engine's last failure while it is known not to
+// answer, so views need not wait for it to fail again; nil otherwise.
+func (s *Service) engineDown() error {
+	if s.opts.Engine == nil {
+		return nil
+	}
+	if st := s.opts.Engine.State(); st.Known && !st.Answering && st.Err != nil {
+		return st.Err
+	}
+	return nil
 }
 
 // Get is one app's view. The engine not answering is not an error: the
@@ -131,6 +161,9 @@ func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, 
 		v.Certificates = s.opts.Routes.Certs(r.app)
 	}
 	v.LastBackup = s.lastBackup(name)
+	if engErr != nil {
+		v.EngineError = engErr.Error()
+	}
 	return v, engErr, nil
 }
 
@@ -167,6 +200,9 @@ func (s *Service) ListVersion(ctx context.Context, known string) ([]View, string
 	for i, r := range recs {
 		out[i] = NewView(r.app, cs[r.app.Name], r.releases, s.opts.Deployer.Busy(r.app.Name), engErr == nil, s.urls(r.app))
 		out[i].LastBackup = s.lastBackup(r.app.Name)
+		if engErr != nil {
+			out[i].EngineError = engErr.Error()
+		}
 	}
 	return out, version, engErr, nil
 }

@@ -104,6 +104,9 @@ type View struct {
 	Certificates []DomainCert `json:"certificates,omitempty"`
 	// LastBackup is the state of its newest backup; nil when none.
 	LastBackup *BackupState `json:"last_backup,omitempty"`
+	// EngineError says why the states are unknown and Containers empty:
+	// the engine did not answer (or is known not to). Empty when it did.
+	EngineError string `json:"engine_error,omitempty"`
 }
 
 // NewView works out an app's state. cs are the app's containers,

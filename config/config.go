@@ -132,6 +132,11 @@ type Docker struct {
 	// Host is the engine address; empty follows DOCKER_HOST and the
 	// usual defaults (unix:///var/run/docker.sock).
 	Host string `toml:"host"`
+	// Timeout is how long the engine may take to answer a call before
+	// kaj gives up on it (a stop gets its grace period on top; streams
+	// are bounded only until they start), and how often kaj checks a
+	// silent engine at most.
+	Timeout Duration `toml:"timeout"`
 }
 
 // Deploy tunes the deploy pipeline.
@@ -190,6 +195,7 @@ func Default() Config {
 	return Config{
 		Server: Server{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second), TrustedProxies: []string{}},
 		Data:   Data{Dir: "data"},
+		Docker: Docker{Timeout: Duration(30 * time.Second)},
 		Deploy: Deploy{
 			DatabaseAlias:    "dbserver",
 			PublishAddress:   "127.0.0.1",
@@ -451,6 +457,7 @@ func (c Config) Validate() error {
 		"deploy.health_timeout":   c.Deploy.HealthTimeout,
 		"deploy.stop_timeout":     c.Deploy.StopTimeout,
 		"auth.session_ttl":        c.Auth.SessionTTL,
+		"docker.timeout":          c.Docker.Timeout,
 	} {
 		if d <= 0 {
 			return fmt.Errorf("%s: must be positive, like \"30s\"", key)

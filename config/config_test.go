@@ -76,6 +76,7 @@ func TestLoad_errors(t *testing.T) {
 		{"bad key", "[data]\nsecret_key = \"abc\"\n", []string{"data.secret_key", "64 hex"}},
 		{"negative event age", "[events]\nkeep_days = -1\n", []string{"events.keep_days"}},
 		{"negative event count", "[events]\nkeep = -5\n", []string{"events.keep"}},
+		{"zero engine timeout", "[docker]\ntimeout = \"0s\"\n", []string{"docker.timeout", "positive"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

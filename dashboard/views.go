@@ -30,6 +30,19 @@ type Base struct {
 	ChangePassword bool
 	// Swarm shows the Nodes entry: kaj's engine is a swarm manager.
 	Swarm bool
+
+	// Engine, when set, is the Docker engine not answering: every page
+	// says so above its content.
+	Engine *EngineProblem
+}
+
+// EngineProblem is why the engine does not answer, for the banner.
+type EngineProblem struct {
+	// State is "not answering" (a hung engine) or "unreachable".
+	State string
+	Host  string
+	Since time.Time
+	Error string
 }
 
 // AppRow is an app as the pages show it: the apps layer's one read

@@ -31,6 +31,10 @@ import (
 // ErrBusy means another deploy or operation of the same app is running.
 var ErrBusy = errors.New("another operation on this app is running")
 
+// ErrNotReady means kaj has not yet made its view of the engine whole
+// (see Options.Ready): no operation may change the engine before.
+var ErrNotReady = errors.New("kaj is still starting")
+
 // Runtime is what deploy uses of the container engine.
 type Runtime interface {
 	EnsureNetwork(ctx context.Context, app string, labels map[string]string) (string, error)
@@ -101,7 +105,11 @@ type Options struct {
 	// Snapshot, when set, backs up the database of an app whose
 	// definition asks for it as a deploy's first step (see StepSnapshot).
 	Snapshot Snapshotter
-	Logger   *slog.Logger
+	// Ready, when set, is asked before an operation claims an app; an
+	// error (matching ErrNotReady) refuses the operation. kaj refuses
+	// them until its start-up reconcile with the engine is done.
+	Ready  func() error
+	Logger *slog.Logger
 }
 
 // Deployer runs deploys. It is safe for concurrent use.
@@ -138,6 +146,11 @@ func New(st *store.Store, rt Runtime, img Images, opts Options) *Deployer {
 
 // lock claims app for one operation, or fails with ErrBusy.
 func (d *Deployer) lock(app string) (func(), error) {
+	if d.opts.Ready != nil {
+		if err := d.opts.Ready(); err != nil {
+			return nil, err
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.busy[app] {

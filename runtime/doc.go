@@ -36,10 +36,21 @@
 // Bad input is refused before the engine is called, with a
 // *ValidationError that names the field and matches ErrInvalid. Errors
 // from the engine are translated where they enter: errors.Is finds
-// ErrNotFound, ErrConflict, ErrEngineUnreachable, ErrImageMissing or
-// ErrInvalid, and the message says what was being done. Waits that fail
+// ErrNotFound, ErrConflict, ErrEngineUnreachable, ErrEngineTimeout,
+// ErrImageMissing or ErrInvalid, and the message says what was being done. Waits that fail
 // return a *WaitError carrying the container's exit code and last log
 // lines.
+//
+// # Deadlines and the engine's state
+//
+// Every call through the client has a deadline (WithTimeout, 30s by
+// default): an engine that takes a call and never answers fails it with
+// a *TimeoutError matching ErrEngineTimeout, and the call's connection is
+// closed so the engine never runs it later. A stop gets its grace period
+// on top; streams are bounded until they start. State says whether the
+// engine answers, from every call's outcome and from Watch's checks;
+// while it is known to hang, calls fail at once until a check sees it
+// answer again.
 //
 // # Engine versions
 //

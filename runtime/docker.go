@@ -3,34 +3,72 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
+	"time"
 
 	mclient "github.com/moby/moby/client"
 )
 
 // Docker drives one Docker Engine. It is safe for concurrent use.
 type Docker struct {
-	cli   *mclient.Client
-	locks keyedMutex
+	cli    *mclient.Client
+	dl     *deadlines
+	health *engineHealth
+	locks  keyedMutex
 	// self is kaj's own container when kaj runs in one off the host's
 	// network; see JoinAppNetworks. Set before use, read-only after.
 	self string
+}
+
+// Option adjusts NewDocker.
+type Option func(*dockerOptions)
+
+type dockerOptions struct{ timeout time.Duration }
+
+// WithTimeout sets how long an engine call may go without an answer
+// (see DefaultTimeout); zero or less keeps the default.
+func WithTimeout(d time.Duration) Option {
+	return func(o *dockerOptions) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
 }
 
 // NewDocker connects to the engine at host, or, when host is empty, to the
 // one DOCKER_HOST and the usual defaults name. The API version is
 // negotiated with the engine on first use, never pinned. NewDocker does not
 // contact the engine: a kaj whose engine is down still starts.
-func NewDocker(host string) (*Docker, error) {
-	opts := []mclient.Opt{mclient.FromEnv, mclient.WithAPIVersionNegotiation()}
-	if host != "" {
-		opts = append(opts, mclient.WithHost(host))
+//
+// Every call through the client, Client's included, has a deadline: a
+// hung engine makes calls fail with ErrEngineTimeout after the timeout
+// instead of waiting forever (see deadlines for what is bounded how).
+func NewDocker(host string, opts ...Option) (*Docker, error) {
+	o := dockerOptions{timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	cli, err := mclient.New(opts...)
+	if host == "" {
+		host = os.Getenv(mclient.EnvOverrideHost)
+	}
+	if host == "" {
+		host = mclient.DefaultDockerHost
+	}
+	u, err := mclient.ParseHostURL(host)
 	if err != nil {
 		return nil, fmt.Errorf("configuring docker client: %w", err)
 	}
-	return &Docker{cli: cli}, nil
+	h := &engineHealth{s: EngineState{Host: host}}
+	dl := &deadlines{timeout: o.timeout, host: host, health: h}
+	cli, err := mclient.New(mclient.FromEnv, mclient.WithAPIVersionNegotiation(), mclient.WithHost(host),
+		// After WithHost, which sets the transport's dialer for the host.
+		mclient.WithDialContext(dl.dialer(u.Scheme, u.Host)),
+		mclient.WithHTTPRequestHook(dl.hook))
+	if err != nil {
+		return nil, fmt.Errorf("configuring docker client: %w", err)
+	}
+	return &Docker{cli: cli, dl: dl, health: h}, nil
 }
 
 // Close releases the client's connections.
@@ -55,7 +93,9 @@ func (d *Docker) Info(ctx context.Context) (EngineInfo, error) {
 	if err != nil {
 		return EngineInfo{}, engineError(fmt.Sprintf("reaching the docker engine at %s", d.cli.DaemonHost()), err)
 	}
-	return EngineInfo{Version: v.Version, APIVersion: d.cli.ClientVersion(), OS: v.Os, Arch: v.Arch, Host: d.cli.DaemonHost()}, nil
+	info := EngineInfo{Version: v.Version, APIVersion: d.cli.ClientVersion(), OS: v.Os, Arch: v.Arch, Host: d.cli.DaemonHost()}
+	d.health.info(info)
+	return info, nil
 }
 
 // keyedMutex serialises work on one name (an app's network, its database)

@@ -23,6 +23,10 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrEngineUnreachable: no Docker Engine answers at the configured host.
 	ErrEngineUnreachable = errors.New("docker engine unreachable")
+	// ErrEngineTimeout: the engine took a call but gave no answer within
+	// the timeout (a hung engine). The call was abandoned and its
+	// connection closed, so the engine never acts on it later.
+	ErrEngineTimeout = errors.New("docker engine not answering")
 	// ErrImageMissing: the image is not in the engine. The runtime never
 	// pulls; the caller pulls first.
 	ErrImageMissing = errors.New("image not in the engine")
@@ -66,6 +70,14 @@ func invalid(field, value, reason string) error {
 func engineError(doing string, err error) error {
 	var kind error
 	switch {
+	case errors.Is(err, ErrEngineTimeout):
+		// The client's wrapping ("error during connect: Get ...") says
+		// nothing the timeout's own message does not.
+		var te *TimeoutError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%s: %w", doing, te)
+		}
+		return fmt.Errorf("%s: %w", doing, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", doing, err)
 	case mclient.IsErrConnectionFailed(err):

@@ -83,7 +83,7 @@ func (d *Docker) Exec(ctx context.Context, id string, opts ExecOptions) (int, er
 	if err != nil {
 		return -1, engineError(doing, err)
 	}
-	att, err := d.cli.ExecAttach(ctx, created.ID, mclient.ExecAttachOptions{TTY: opts.TTY})
+	att, err := d.execAttach(ctx, created.ID, mclient.ExecAttachOptions{TTY: opts.TTY})
 	if err != nil {
 		return -1, engineError(doing, err)
 	}

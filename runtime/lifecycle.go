@@ -9,6 +9,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	mclient "github.com/moby/moby/client"
 )
@@ -35,6 +36,9 @@ func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error
 	if err != nil {
 		return err
 	}
+	// The engine answers once the container is down, after the grace
+	// period at most: that wait is not the engine hanging.
+	ctx = withCallTimeout(ctx, d.stopWait(c, grace))
 	if _, err := d.cli.ContainerStop(ctx, c.ID, mclient.ContainerStopOptions{Timeout: graceSeconds(grace)}); err != nil {
 		return engineError("stopping "+containerOf(c).Name, err)
 	}
@@ -47,10 +51,24 @@ func (d *Docker) Restart(ctx context.Context, id string, grace time.Duration) er
 	if err != nil {
 		return err
 	}
+	ctx = withCallTimeout(ctx, d.stopWait(c, grace))
 	if _, err := d.cli.ContainerRestart(ctx, c.ID, mclient.ContainerRestartOptions{Timeout: graceSeconds(grace)}); err != nil {
 		return engineError("restarting "+containerOf(c).Name, err)
 	}
 	return nil
+}
+
+// stopWait is how long a stop of c with grace may take to be answered:
+// the grace period (zero: the container's own stop timeout, else the
+// engine's 10s), then the timeout for the engine itself.
+func (d *Docker) stopWait(c container.InspectResponse, grace time.Duration) time.Duration {
+	if grace <= 0 {
+		grace = 10 * time.Second
+		if c.Config != nil && c.Config.StopTimeout != nil {
+			grace = time.Duration(*c.Config.StopTimeout) * time.Second
+		}
+	}
+	return grace + d.dl.timeout
 }
 
 func graceSeconds(grace time.Duration) *int {
@@ -71,7 +89,7 @@ func (d *Docker) Remove(ctx context.Context, id string, deleteData bool) error {
 	}
 	name := containerOf(c).Name
 	if c.State != nil && c.State.Running {
-		if _, err := d.cli.ContainerStop(ctx, c.ID, mclient.ContainerStopOptions{}); err != nil {
+		if _, err := d.cli.ContainerStop(withCallTimeout(ctx, d.stopWait(c, 0)), c.ID, mclient.ContainerStopOptions{}); err != nil {
 			return engineError("stopping "+name, err)
 		}
 	}

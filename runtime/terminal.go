@@ -53,7 +53,7 @@ func (d *Docker) OpenTerminal(ctx context.Context, id string, spec TerminalSpec)
 	if err != nil {
 		return nil, engineError("starting "+cmd[0]+" in "+name, err)
 	}
-	resp, err := d.cli.ExecAttach(ctx, ex.ID, mclient.ExecAttachOptions{TTY: true, ConsoleSize: size})
+	resp, err := d.execAttach(ctx, ex.ID, mclient.ExecAttachOptions{TTY: true, ConsoleSize: size})
 	if err != nil {
 		return nil, engineError("attaching to "+cmd[0]+" in "+name, err)
 	}

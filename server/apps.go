@@ -25,10 +25,13 @@ func (s *Server) listApps(c *fiber.Ctx) error {
 	s.appsJSON.Lock()
 	known, body, zipped := s.appsJSON.version, s.appsJSON.body, s.appsJSON.gzip
 	s.appsJSON.Unlock()
-	views, version, _, err := s.opts.Apps.ListVersion(c.UserContext(), known)
+	views, version, engErr, err := s.opts.Apps.ListVersion(c.UserContext(), known)
 	if err != nil {
 		return err
 	}
+	// The list stays an array for the clients that read it; each app
+	// carries engine_error, and this header says it for an empty list.
+	c.Set("Kaj-Engine", engineCondition(engErr))
 	if views != nil || body == nil {
 		if views == nil {
 			views = []apps.View{}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -98,6 +99,10 @@ func classify(err error) (int, errorBody) {
 		return fiber.StatusServiceUnavailable, errorBody{Error: "the registry is rate limiting", Detail: detail}
 	case errors.Is(err, registry.ErrTLS), errors.Is(err, registry.ErrDNS), errors.Is(err, registry.ErrUnavailable), errors.Is(err, registry.ErrPlainHTTP):
 		return fiber.StatusBadGateway, errorBody{Error: "cannot reach the registry", Detail: detail}
+	case errors.Is(err, deploy.ErrNotReady):
+		return fiber.StatusServiceUnavailable, errorBody{Error: "kaj is still starting", Detail: detail}
+	case errors.Is(err, runtime.ErrEngineTimeout):
+		return fiber.StatusGatewayTimeout, errorBody{Error: "the Docker Engine is not answering", Detail: detail + "; kaj gave up and dropped the request, so it will not run later: check dockerd, then try again"}
 	case errors.Is(err, runtime.ErrEngineUnreachable), errors.Is(err, registry.ErrEngineUnreachable):
 		return fiber.StatusServiceUnavailable, errorBody{Error: "the Docker Engine is unreachable", Detail: detail + "; is dockerd running?"}
 	case errors.Is(err, apps.ErrNoBuilder):
@@ -115,7 +120,10 @@ func classify(err error) (int, errorBody) {
 // handleError is the one place errors become HTTP answers.
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	code, body := classify(err)
-	if code >= 500 {
+	if errors.Is(err, context.Canceled) {
+		// The client left; nothing failed that an operator must see.
+		s.log.Debug("request canceled", "method", c.Method(), "path", c.Path(), "err", err)
+	} else if code >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", code, "err", err)
 	}
 	var rl *registry.Error

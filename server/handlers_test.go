@@ -86,8 +86,10 @@ func (f *fakeRegistry) Push(ctx context.Context, local, target string, progress 
 
 type fakeEngine struct{ err error }
 
-func (f fakeEngine) Info(ctx context.Context) (runtime.EngineInfo, error) {
-	return runtime.EngineInfo{Version: "test"}, f.err
+func (f fakeEngine) Check(context.Context) runtime.EngineState { return f.State() }
+
+func (f fakeEngine) State() runtime.EngineState {
+	return runtime.EngineState{Known: true, Answering: f.err == nil, Err: f.err, Info: runtime.EngineInfo{Version: "test"}}
 }
 
 type idleLogs struct{}

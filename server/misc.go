@@ -1,13 +1,17 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/kajhq/kaj/internal/buildinfo"
+	"github.com/kajhq/kaj/runtime"
 )
 
 func (s *Server) version(c *fiber.Ctx) error {
@@ -35,4 +39,100 @@ func securityHeaders(c *fiber.Ctx) error {
 	c.Set("X-Frame-Options", "DENY")
 	c.Set("Referrer-Policy", "same-origin")
 	return c.Next()
+}
+
+// firstCheck bounds /healthz's own check of the engine, before the
+// watcher's first: a healthy engine answers in milliseconds, and a health
+// check must answer even when the engine never does.
+const firstCheck = 500 * time.Millisecond
+
+type healthReport struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+	// Starting is true until kaj's start-up work with the engine
+	// (reconcile, routes) is done: kaj serves meanwhile, and refuses
+	// changes to apps (503).
+	Starting bool `json:"starting"`
+	// LogStreams is how many container log streams kaj holds open
+	// against the engine, however many viewers share them.
+	LogStreams int          `json:"log_streams"`
+	Store      healthPart   `json:"store"`
+	Engine     engineHealth `json:"engine"`
+}
+
+type healthPart struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+type engineHealth struct {
+	Reachable bool `json:"reachable"`
+	// State is answering, not answering (a hung engine: connections
+	// taken, no answer within docker.timeout), unreachable, or unknown
+	// (not yet checked: the first seconds after start).
+	State string `json:"state"`
+	// Since is when the engine began to be in that state.
+	Since time.Time `json:"since,omitzero"`
+	Host  string    `json:"host"`
+	runtime.EngineInfo
+	Error string `json:"error,omitempty"`
+}
+
+// healthz reports kaj, the store and the engine. It answers 200 whenever
+// kaj itself can serve, so a dead or hung engine shows up in the body
+// ("status": "degraded", "engine": {"state": "not answering"}) rather
+// than as kaj being down, which a restart would not mend; the store
+// failing is kaj failing (503). The engine part is the watcher's last
+// finding; only in kaj's first moments, before the watcher's first check,
+// does it ask the engine itself, for firstCheck at most.
+func (s *Server) healthz(c *fiber.Ctx) error {
+	rep := healthReport{Status: "ok", Version: buildinfo.Version(), LogStreams: s.opts.Hub.OpenStreams()}
+	if err := s.opts.Store.Ping(); err != nil {
+		rep.Store.Error = err.Error()
+		rep.Status = "unavailable"
+	} else {
+		rep.Store.OK = true
+	}
+	st := s.opts.Engine.State()
+	if !st.Known {
+		ctx, cancel := context.WithTimeout(c.UserContext(), firstCheck)
+		st = s.opts.Engine.Check(ctx)
+		cancel()
+	}
+	rep.Engine = engineHealth{Reachable: st.Answering, State: st.Condition(), Since: st.Since, Host: st.Host, EngineInfo: st.Info}
+	if !st.Answering {
+		switch {
+		case st.Err != nil:
+			rep.Engine.Error = st.Err.Error()
+		case !st.Known:
+			rep.Engine.Error = "not checked yet"
+		}
+		if rep.Status == "ok" {
+			rep.Status = "degraded"
+		}
+	}
+	if s.opts.Started != nil {
+		select {
+		case <-s.opts.Started:
+		default:
+			rep.Starting = true
+		}
+	}
+	code := fiber.StatusOK
+	if !rep.Store.OK {
+		code = fiber.StatusServiceUnavailable
+	}
+	return c.Status(code).JSON(rep)
+}
+
+// engineCondition names what an engine error says of the engine, as
+// EngineState.Condition does.
+func engineCondition(err error) string {
+	switch {
+	case err == nil:
+		return "answering"
+	case errors.Is(err, runtime.ErrEngineTimeout):
+		return "not answering"
+	}
+	return "unreachable"
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -54,12 +55,12 @@ func (s *Server) wsStats(conn *websocket.Conn) {
 	ctx, cancel := s.session(conn)
 	defer cancel()
 	if s.opts.Stats == nil {
-		s.wsFail(conn, errNoEngineOps)
+		s.wsFail(conn, "stats stream failed", errNoEngineOps)
 		return
 	}
 	c, err := s.opts.Apps.Container(ctx, conn.Params("name"), conn.Query("container", "app"))
 	if err != nil {
-		s.wsFail(conn, err)
+		s.wsFail(conn, "stats stream failed", err)
 		return
 	}
 	sub := s.opts.Stats.Subscribe(c.ID)
@@ -93,10 +94,15 @@ func (s *Server) wsStats(conn *websocket.Conn) {
 }
 
 // wsFail sends an error message the way every websocket reports one.
-func (s *Server) wsFail(conn *websocket.Conn, err error) {
+func (s *Server) wsFail(conn *websocket.Conn, what string, err error) {
 	code, body := classify(err)
-	if code >= 500 {
-		s.log.Error("websocket failed", "path", conn.Params("name"), "err", err)
+	switch {
+	case errors.Is(err, context.Canceled):
+		// A viewer leaving cancels its stream: normal, not a failure.
+		s.log.Debug(what, "app", conn.Params("name"), "err", err)
+		return
+	case code >= 500:
+		s.log.Error(what, "app", conn.Params("name"), "err", err)
 	}
 	msg := body.Error
 	if body.Detail != "" {
@@ -227,13 +233,13 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
 	if s.opts.Terminals == nil {
-		s.wsFail(conn, errNoEngineOps)
+		s.wsFail(conn, "terminal failed", errNoEngineOps)
 		return
 	}
 	who, _ := conn.Locals(localUser).(identity)
 	plan, done, err := s.opts.Apps.Terminal(ctx, who.User, conn.Params("name"), conn.Query("container", "app"), conn.Query("client") == "1", conn.IP())
 	if err != nil {
-		s.wsFail(conn, err)
+		s.wsFail(conn, "terminal failed", err)
 		return
 	}
 	rows, _ := strconv.ParseUint(conn.Query("rows", "24"), 10, 16)
@@ -241,7 +247,7 @@ func (s *Server) wsTerminal(conn *websocket.Conn) {
 	term, err := s.opts.Terminals.OpenTerminal(ctx, plan.Container.ID, runtime.TerminalSpec{Cmd: plan.Cmd, Env: plan.Env, Rows: uint(rows), Cols: uint(cols)})
 	if err != nil {
 		done("failed to start: " + err.Error())
-		s.wsFail(conn, err)
+		s.wsFail(conn, "terminal failed", err)
 		return
 	}
 	started := time.Now()
@@ -339,7 +345,7 @@ func (s *Server) wsUsage(conn *websocket.Conn) {
 	ctx, cancel := s.session(conn)
 	defer cancel()
 	if s.opts.Stats == nil {
-		s.wsFail(conn, errNoEngineOps)
+		s.wsFail(conn, "stats stream failed", errNoEngineOps)
 		return
 	}
 	names := strings.Split(conn.Query("apps"), ",")

@@ -150,6 +150,12 @@ func (p *site) base(c *fiber.Ctx, nav string) dashboard.Base {
 		if id.Session != nil {
 			b.CSRF = id.Session.CSRF
 		}
+		if st := p.s.opts.Engine.State(); st.Known && !st.Answering {
+			b.Engine = &dashboard.EngineProblem{State: st.Condition(), Host: st.Host, Since: st.Since}
+			if st.Err != nil {
+				b.Engine.Error = st.Err.Error()
+			}
+		}
 	}
 	return b
 }

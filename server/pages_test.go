@@ -67,8 +67,10 @@ func (pageRegistry) Push(ctx context.Context, local, target string, progress reg
 
 type pageEngine struct{}
 
-func (pageEngine) Info(ctx context.Context) (runtime.EngineInfo, error) {
-	return runtime.EngineInfo{}, nil
+func (e pageEngine) Check(context.Context) runtime.EngineState { return e.State() }
+
+func (pageEngine) State() runtime.EngineState {
+	return runtime.EngineState{Known: true, Answering: true}
 }
 
 type pageLogs struct{}

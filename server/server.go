@@ -21,7 +21,6 @@ import (
 	"github.com/kajhq/kaj/auth"
 	"github.com/kajhq/kaj/catalog"
 	"github.com/kajhq/kaj/dockerfile"
-	"github.com/kajhq/kaj/internal/buildinfo"
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/logstream"
 	"github.com/kajhq/kaj/notify"
@@ -34,7 +33,10 @@ import (
 // Engine is what the server asks of the container engine directly: only
 // whether it answers.
 type Engine interface {
-	Info(ctx context.Context) (runtime.EngineInfo, error)
+	// State is the engine's health as last seen, without calling it.
+	State() runtime.EngineState
+	// Check asks the engine now, within ctx.
+	Check(ctx context.Context) runtime.EngineState
 }
 
 // Registry is what the server uses of image transfers.
@@ -101,6 +103,10 @@ type Options struct {
 	// admin's password file in it on first start. Empty: the page
 	// describes the file without its full path.
 	DataDir string
+	// Started is closed once kaj's start-up work with the engine
+	// (reconcile, routes) is done; /healthz says "starting": true before.
+	// Nil means started.
+	Started <-chan struct{}
 }
 
 // Server serves kaj's HTTP API and dashboard.
@@ -307,55 +313,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.log.Warn("jobs still running at shutdown; reconcile finishes them on the next start", "err", err)
 	}
 	return nil
-}
-
-type healthReport struct {
-	Status  string `json:"status"`
-	Version string `json:"version"`
-	// LogStreams is how many container log streams kaj holds open
-	// against the engine, however many viewers share them.
-	LogStreams int          `json:"log_streams"`
-	Store      healthPart   `json:"store"`
-	Engine     engineHealth `json:"engine"`
-}
-
-type healthPart struct {
-	OK    bool   `json:"ok"`
-	Error string `json:"error,omitempty"`
-}
-
-type engineHealth struct {
-	Reachable bool `json:"reachable"`
-	runtime.EngineInfo
-	Error string `json:"error,omitempty"`
-}
-
-// healthz reports kaj, the store and the engine. It answers 200 whenever
-// kaj itself can serve, so a dead engine shows up in the body rather than
-// as kaj being down; the store failing is kaj failing (503).
-func (s *Server) healthz(c *fiber.Ctx) error {
-	rep := healthReport{Status: "ok", Version: buildinfo.Version(), LogStreams: s.opts.Hub.OpenStreams()}
-	if err := s.opts.Store.Ping(); err != nil {
-		rep.Store.Error = err.Error()
-		rep.Status = "unavailable"
-	} else {
-		rep.Store.OK = true
-	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 3*time.Second)
-	defer cancel()
-	if info, err := s.opts.Engine.Info(ctx); err != nil {
-		rep.Engine.Error = err.Error()
-		if rep.Status == "ok" {
-			rep.Status = "degraded"
-		}
-	} else {
-		rep.Engine.Reachable, rep.Engine.EngineInfo = true, info
-	}
-	code := fiber.StatusOK
-	if !rep.Store.OK {
-		code = fiber.StatusServiceUnavailable
-	}
-	return c.Status(code).JSON(rep)
 }
 
 // proxyHeader is where the client's address is read behind trusted

@@ -144,15 +144,13 @@ func (s *Server) wsLogs(conn *websocket.Conn) {
 	ctx, cancel := s.session(conn)
 	defer cancel()
 	fail := func(err error) {
-		code, body := classify(err)
-		if code >= 500 {
-			s.log.Error("log stream failed", "app", conn.Params("name"), "err", err)
+		if ctx.Err() != nil {
+			// The viewer left (or kaj is stopping) while the stream
+			// started: normal, and no one is there to tell.
+			s.log.Debug("log viewer left", "app", conn.Params("name"), "err", err)
+			return
 		}
-		msg := body.Error
-		if body.Detail != "" {
-			msg += ": " + body.Detail
-		}
-		send(conn, wsMessage{Type: "error", Error: msg})
+		s.wsFail(conn, "log stream failed", err)
 	}
 	tail, err := strconv.Atoi(conn.Query("tail", "100"))
 	if conn.Query("tail") == "all" {

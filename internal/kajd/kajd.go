@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -78,12 +79,19 @@ type Kaj struct {
 	events            config.Events
 	httpLn, httpsLn   net.Listener
 	metricsLn         net.Listener
+	// bg runs the engine's watcher and the start-up work that needs the
+	// engine, until Close; started is closed once that work is done.
+	bg      context.Context
+	stopBG  context.CancelFunc
+	bgDone  sync.WaitGroup
+	started chan struct{}
 }
 
 // Open builds kaj from cfg: it creates the data directory (0700) and key,
-// opens the store, creates the first admin on a fresh store, connects to
-// the engine (a down engine is logged, not fatal) and reconciles when
-// configured to.
+// opens the store and creates the first admin on a fresh store. It does
+// not wait on the engine beyond a moment: the work that needs it (see
+// startEngine) goes on in the background, retried until the engine
+// answers, and operations that change the engine wait for it (ErrNotReady).
 func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -114,21 +122,11 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	// Notifications are sent from Serve on; the router's certificate
 	// events and the apps layer queue them from here.
 	k.Notifier = notify.New(st, notify.Options{Logger: log})
-	if k.Engine, err = runtime.NewDocker(cfg.Docker.Host); err != nil {
+	if k.Engine, err = runtime.NewDocker(cfg.Docker.Host, runtime.WithTimeout(cfg.Docker.Timeout.D())); err != nil {
 		return nil, err
 	}
-	reachable := true
-	if info, err := k.Engine.Info(ctx); err != nil {
-		reachable = false
-		log.Warn("docker engine unreachable; kaj serves anyway and retries on use", "err", err)
-	} else {
-		log.Info("docker engine", "version", info.Version, "api", info.APIVersion, "host", info.Host)
-		if in, err := k.Engine.JoinAppNetworks(ctx); err != nil {
-			log.Warn("finding kaj's own container", "err", err)
-		} else if in {
-			log.Info("kaj runs in a container: it joins each app's network to reach the app and its database")
-		}
-	}
+	k.bg, k.stopBG = context.WithCancel(context.WithoutCancel(ctx))
+	k.started = make(chan struct{})
 	k.Registry, err = registry.New(registry.Options{
 		Engine:      k.Engine.Client(),
 		Insecure:    cfg.Registry.Insecure,
@@ -165,15 +163,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if reachable {
-		// Before any verification runs: a throwaway database left by a
-		// verification kaj's last run did not finish goes now.
-		if swept, err := k.Backups.SweepVerifications(ctx); err != nil {
-			log.Warn("removing abandoned backup verifications", "err", err)
-		} else if len(swept) > 0 {
-			log.Info("removed abandoned backup verifications", "apps", swept)
-		}
-	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
 		Snapshot:        apps.NewSnapshotter(st, k.Backups, log),
 		Router:          dr,
@@ -186,6 +175,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		KeepReleases:    cfg.Deploy.KeepReleases,
 		Labels:          labels,
 		Backoff:         opts.Backoff,
+		Ready:           k.ready,
 		Logger:          log,
 	})
 	// Failures an older kaj recorded with secrets in the clear are
@@ -195,29 +185,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	} else if n > 0 {
 		log.Info("masked secrets in stored failures and events", "records", n)
 	}
-	if cfg.Deploy.ReconcileOnStart && reachable {
-		removed, err := k.Deployer.Reconcile(ctx)
-		if err != nil {
-			log.Warn("reconcile", "err", err)
-		}
-		for _, o := range removed {
-			log.Info("reconcile removed an orphan", "kind", o.Kind, "name", o.Name, "app", o.App, "release", o.Release)
-		}
-	}
 	cat, err := catalog.Default()
 	if err != nil {
 		return nil, err
 	}
 	if k.FrontDoor != nil {
-		// Routes come back from the store and the engine before the
-		// router takes its first request: a restart loses none.
-		var cs []runtime.Status
-		if reachable {
-			if cs, err = k.Deployer.Containers(ctx, ""); err != nil {
-				log.Warn("listing containers for the routes; apps answer 503 until they start again", "err", err)
-			}
-		}
-		if err := k.FrontDoor.Rebuild(ctx, cs); err != nil {
+		// The routes come back from the store before the router takes
+		// its first request; their containers' addresses once the engine
+		// answers (startEngine).
+		if err := k.FrontDoor.Rebuild(ctx, nil); err != nil {
 			return nil, err
 		}
 		if err := k.FrontDoor.LoadCertificates(); err != nil {
@@ -242,7 +218,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	k.Apps, err = apps.New(apps.Options{
 		Store: st, Deployer: k.Deployer, Catalog: cat, Jobs: jm, DatabaseAlias: cfg.Deploy.DatabaseAlias, Logger: log,
-		Routes: routes, Builder: builder, Backups: k.Backups, BackupClock: opts.BackupClock,
+		Routes: routes, Builder: builder, Backups: k.Backups, BackupClock: opts.BackupClock, Engine: k.Engine,
 		Notify: func(kind, app, title, detail string) {
 			k.Notifier.Notify(notify.Event{Kind: notify.Kind(kind), App: app, Title: title, Detail: detail})
 		},
@@ -258,10 +234,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Metrics:        metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
 		Stats: k.Stats, Host: k.Engine, Terminals: k.Engine, Nodes: k.Engine, Notifier: k.Notifier, XtermDir: cfg.Dashboard.XtermDir,
+		Started: k.started,
 	})
 	if err != nil {
 		return nil, err
 	}
+	k.startEngine(cfg)
 	ok = true
 	return k, nil
 }
@@ -306,9 +284,19 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 		}()
 	}
 	if k.Router != nil {
-		run("router", func() error { return k.Router.Serve(ctx, k.httpLn, k.httpsLn) })
+		run("router", func() error {
+			k.routesReady(ctx, k.Engine.Timeout())
+			return k.Router.Serve(ctx, k.httpLn, k.httpsLn)
+		})
 	}
 	run("backup scheduler", func() error {
+		// A scheduled backup's verification must not start before the
+		// start-up sweep of abandoned ones has run.
+		select {
+		case <-k.started:
+		case <-ctx.Done():
+			return nil
+		}
 		if err := k.Apps.RunBackups(ctx); !errors.Is(err, context.Canceled) {
 			return err
 		}
@@ -341,8 +329,13 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close releases the engine client and the store.
+// Close stops the background work and releases the engine client and the
+// store.
 func (k *Kaj) Close() error {
+	if k.stopBG != nil {
+		k.stopBG()
+		k.bgDone.Wait()
+	}
 	if k.Server != nil {
 		k.Server.Close()
 	}

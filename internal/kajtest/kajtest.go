@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +38,14 @@ type Kaj struct {
 	Password string
 	Config   config.Config
 	t        testing.TB
+	log      *testWriter
+}
+
+// Log is what kaj has logged so far (info and above).
+func (k *Kaj) Log() string {
+	k.log.mu.Lock()
+	defer k.log.mu.Unlock()
+	return k.log.buf.String()
 }
 
 // Start runs kaj until the test ends. edit may change the configuration
@@ -84,7 +93,8 @@ func StartOptions(t testing.TB, env *testutil.Env, cfg config.Config, opts kajd.
 		t.Fatal(err)
 	}
 	cfg.Server.Listen = ln.Addr().String()
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	tw := &testWriter{t: t}
+	log := slog.New(slog.NewTextHandler(tw, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, cancel := context.WithCancel(context.Background())
 	opts.Logger, opts.Labels = log, env.Labels()
 	opts.Backoff = runtime.Backoff{Initial: 50 * time.Millisecond, Max: 500 * time.Millisecond}
@@ -105,7 +115,7 @@ func StartOptions(t testing.TB, env *testutil.Env, cfg config.Config, opts kajd.
 		}
 		k.Close()
 	})
-	out := &Kaj{Kaj: k, URL: "http://" + cfg.Server.Listen, Config: cfg, t: t}
+	out := &Kaj{Kaj: k, URL: "http://" + cfg.Server.Listen, Config: cfg, t: t, log: tw}
 	if k.AdminPasswordFile != "" {
 		b, err := os.ReadFile(k.AdminPasswordFile)
 		if err != nil {
@@ -159,9 +169,16 @@ func Visit(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-type testWriter struct{ t testing.TB }
+type testWriter struct {
+	t   testing.TB
+	mu  sync.Mutex
+	buf strings.Builder
+}
 
-func (w testWriter) Write(p []byte) (int, error) {
+func (w *testWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.buf.Write(p)
+	w.mu.Unlock()
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }

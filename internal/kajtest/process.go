@@ -1,6 +1,7 @@
 package kajtest
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -78,7 +79,8 @@ func (s *SyncBuffer) String() string {
 
 // StartProcess runs `kaj serve` with a config that labels every engine
 // object for env's cleanup and scopes reconcile to them, plus extra TOML
-// lines for the [deploy] section. It returns once /healthz answers.
+// lines for the [deploy] section. It returns once /healthz says kaj has
+// finished starting (its reconcile with the engine is done).
 func StartProcess(t testing.TB, env *testutil.Env, deployTOML string) *Process {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -130,8 +132,16 @@ func (p *Process) start() {
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		resp, err := http.Get(p.URL + "/healthz")
 		if err == nil {
+			// Serving, and done with its start-up work with the engine
+			// (reconcile): tests look at the engine next.
+			var h struct {
+				Starting bool `json:"starting"`
+			}
+			json.NewDecoder(resp.Body).Decode(&h)
 			resp.Body.Close()
-			return
+			if !h.Starting {
+				return
+			}
 		}
 		select {
 		case <-done:
