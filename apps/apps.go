@@ -99,6 +99,18 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
+// names are the engine names of app's objects: its default database
+// volume carries this kaj's instance, so two kaj instances on one engine
+// never share one.
+func (s *Service) names(app string) runtime.Names { return namesOf(s.opts.Deployer, app) }
+
+func namesOf(d Deployer, app string) runtime.Names {
+	if n, ok := d.(deploy.Namer); ok {
+		return n.Names(app)
+	}
+	return runtime.NamesFor("", app)
+}
+
 // changed is called after kaj changed an app's containers: the apps list
 // asks the engine again.
 func (s *Service) changed() {
@@ -109,6 +121,9 @@ func (s *Service) changed() {
 // records who did it.
 func (s *Service) Create(ctx context.Context, actor string, in Input) (View, error) {
 	a := in.App(s.opts.DatabaseAlias)
+	if a.Database != nil && in.Database.Volume == "" {
+		a.Database.Volume = s.names(a.Name).Volume
+	}
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = newPassword()
 	}
@@ -167,6 +182,14 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 			// "backup": {} clears them.
 			a.Backup = old.Backup
 		}
+		if a.Database != nil && in.Database.Volume == "" {
+			// A definition that names no volume keeps the one its data
+			// is on.
+			a.Database.Volume = s.names(name).Volume
+			if old.Database != nil {
+				a.Database.Volume = old.Database.Volume
+			}
+		}
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
 		}
@@ -215,6 +238,9 @@ func (s *Service) FromTemplate(life context.Context, actor, id string, p catalog
 	a, defaults, err := s.opts.Catalog.Instantiate(id, p)
 	if err != nil {
 		return Preview{}, nil, err
+	}
+	if a.Database != nil {
+		a.Database.Volume = s.names(a.Name).Volume
 	}
 	if preview {
 		return Preview{App: a, Defaults: defaults}, nil, nil

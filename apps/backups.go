@@ -115,7 +115,7 @@ func (s *backupper) database(app string) (store.App, backup.Database, error) {
 	}
 	d := a.Database
 	return a, backup.Database{
-		App: app, Container: "kaj-" + app + "-db", Kind: runtime.DatabaseKind(d.Kind), Image: d.Image,
+		App: app, Container: namesOf(s.opts.Deployer, app).Database, Kind: runtime.DatabaseKind(d.Kind), Image: d.Image,
 		Name: d.Name, User: d.User, Password: sec.DatabasePassword,
 	}, nil
 }

@@ -115,6 +115,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	if k.Engine, err = runtime.NewDocker(cfg.Docker.Host); err != nil {
 		return nil, err
 	}
+	labels := map[string]string{}
+	for k, v := range cfg.Deploy.Labels {
+		labels[k] = v
+	}
+	for k, v := range opts.Labels {
+		labels[k] = v
+	}
+	if err := scopeEngine(k.Engine, st, labels); err != nil {
+		return nil, err
+	}
+	log.Info("kaj instance", "id", k.Engine.Instance())
 	reachable := true
 	if info, err := k.Engine.Info(ctx); err != nil {
 		reachable = false
@@ -135,13 +146,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	labels := map[string]string{}
-	for k, v := range cfg.Deploy.Labels {
-		labels[k] = v
-	}
-	for k, v := range opts.Labels {
-		labels[k] = v
 	}
 	if cfg.Metrics.Listen != "" {
 		if k.metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
@@ -337,6 +341,23 @@ func (k *Kaj) Close() error {
 		k.Engine.Close()
 	}
 	return k.Store.Close()
+}
+
+// scopeEngine keeps the engine client to this kaj's objects: its
+// instance ID and deploy labels, and the names its apps had before
+// instance IDs.
+func scopeEngine(d *runtime.Docker, st *store.Store, labels map[string]string) error {
+	id, err := st.Instance()
+	if err != nil {
+		return err
+	}
+	return d.SetScope(runtime.Scope{Instance: id, Labels: labels, Legacy: func(app string) (runtime.Names, bool) {
+		n, ok, err := st.Legacy(app)
+		if err != nil || !ok {
+			return runtime.Names{}, false
+		}
+		return runtime.Names{Network: n.Network, Database: n.Database, Volume: n.Volume, Prefix: n.Prefix}, true
+	}})
 }
 
 func storeCredentials(st *store.Store) registry.Credentials {
