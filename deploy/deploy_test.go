@@ -164,7 +164,7 @@ func setup(t *testing.T) (*Deployer, *fakeRuntime, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	rt := newFakeRuntime()
-	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"kaj.instance": "a"}})
+	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"owner": "a"}})
 	_, err = st.CreateApp(store.App{
 		Name: "blog", Image: "good:1", Port: 5000,
 		Env:      []store.EnvVar{{Name: "SECRET_KEY", Value: "s3cret", Secret: true}},
@@ -328,13 +328,13 @@ func TestReconcile(t *testing.T) {
 	if _, err := st.CreateRelease(store.Release{App: "blog"}); err != nil { // a deploy a crash cut short
 		t.Fatal(err)
 	}
-	mine := map[string]string{"kaj.instance": "a"}
+	mine := map[string]string{"owner": "a"}
 	rt.orphans = []runtime.Object{
 		{Kind: runtime.KindContainer, ID: "blog-r2", App: "blog", Release: "2", Labels: mine},
 		{Kind: runtime.KindContainer, ID: "blog-r1", App: "blog", Release: "1", Labels: mine},
 		{Kind: runtime.KindContainer, ID: "gone-r1", App: "gone", Release: "1", Labels: mine},
 		{Kind: runtime.KindVolume, ID: "gone-data", App: "gone", Labels: mine},
-		{Kind: runtime.KindContainer, ID: "other-kaj", App: "x", Release: "1", Labels: map[string]string{"kaj.instance": "b"}},
+		{Kind: runtime.KindContainer, ID: "other-kaj", App: "x", Release: "1", Labels: map[string]string{"owner": "b"}},
 	}
 	removed, err := d.Reconcile(context.Background())
 	if err != nil {

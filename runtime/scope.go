@@ -42,8 +42,8 @@ func NamesFor(instance, app string) Names {
 // The engine is root on its host: a scope keeps honest instances apart,
 // it is no security boundary against a hostile one.
 type Scope struct {
-	// Instance is the instance's ID: 4 to 12 lowercase letters and
-	// digits. Empty names objects as the kaj before instances did, and
+	// Instance is the instance's ID: 1 to 16 lowercase letters, digits
+	// and '-', starting and ending with a letter or digit. Empty names objects as the kaj before instances did, and
 	// keeps to the objects that carry no instance.
 	Instance string
 	// Labels go on every object, beside kaj's own, and are required of
@@ -56,12 +56,12 @@ type Scope struct {
 	Legacy func(app string) (Names, bool)
 }
 
-var instanceRe = regexp.MustCompile(`^[a-z0-9]{4,12}$`)
+var instanceRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,14}[a-z0-9])?$`)
 
 // CheckInstance checks an instance ID.
 func CheckInstance(id string) error {
 	if !instanceRe.MatchString(id) {
-		return invalid("instance", id, "an instance ID is 4 to 12 lowercase letters and digits")
+		return invalid("instance", id, "an instance ID is 1 to 16 lowercase letters, digits and '-', starting and ending with a letter or digit")
 	}
 	return nil
 }

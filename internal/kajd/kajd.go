@@ -122,7 +122,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	for k, v := range opts.Labels {
 		labels[k] = v
 	}
-	if err := scopeEngine(k.Engine, st, labels); err != nil {
+	if labels, err = scopeEngine(k.Engine, st, labels); err != nil {
 		return nil, err
 	}
 	log.Info("kaj instance", "id", k.Engine.Instance())
@@ -345,13 +345,29 @@ func (k *Kaj) Close() error {
 
 // scopeEngine keeps the engine client to this kaj's objects: its
 // instance ID and deploy labels, and the names its apps had before
-// instance IDs.
-func scopeEngine(d *runtime.Docker, st *store.Store, labels map[string]string) error {
+// instance IDs. The ID is the store's, made on its first start, unless
+// deploy.labels sets kaj.instance, the way instances sharing an engine
+// were told apart before kaj had IDs of its own: their objects carry that
+// value already. It returns the labels without kaj.instance, which the
+// engine client adds itself.
+func scopeEngine(d *runtime.Docker, st *store.Store, labels map[string]string) (map[string]string, error) {
 	id, err := st.Instance()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return d.SetScope(runtime.Scope{Instance: id, Labels: labels, Legacy: func(app string) (runtime.Names, bool) {
+	if v, ok := labels[runtime.LabelInstance]; ok {
+		if err := runtime.CheckInstance(v); err != nil {
+			return nil, fmt.Errorf("deploy.labels: kaj.instance is this kaj's instance ID, in the names of what it creates: %w", err)
+		}
+		id = v
+	}
+	scoped := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if k != runtime.LabelInstance {
+			scoped[k] = v
+		}
+	}
+	return scoped, d.SetScope(runtime.Scope{Instance: id, Labels: scoped, Legacy: func(app string) (runtime.Names, bool) {
 		n, ok, err := st.Legacy(app)
 		if err != nil || !ok {
 			return runtime.Names{}, false
