@@ -11,7 +11,7 @@ import (
 )
 
 func (s *Server) version(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"version": buildinfo.Version()})
+	return c.JSON(fiber.Map{"version": buildinfo.Version(), "instance": s.opts.Instance})
 }
 
 // recoverer turns a handler's panic into a 500 with the stack in the log,

@@ -51,6 +51,9 @@ type LogReader interface {
 
 // Options are the server's dependencies and settings.
 type Options struct {
+	// Instance is this kaj's instance ID, shown on every page and in
+	// /healthz.
+	Instance string
 	Store    *store.Store
 	Engine   Engine
 	Apps     *apps.Service
@@ -281,6 +284,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 type healthReport struct {
 	Status  string `json:"status"`
 	Version string `json:"version"`
+	// Instance is this kaj's instance ID (see README, Isolation).
+	Instance string `json:"instance,omitempty"`
 	// LogStreams is how many container log streams kaj holds open
 	// against the engine, however many viewers share them.
 	LogStreams int          `json:"log_streams"`
@@ -303,7 +308,7 @@ type engineHealth struct {
 // kaj itself can serve, so a dead engine shows up in the body rather than
 // as kaj being down; the store failing is kaj failing (503).
 func (s *Server) healthz(c *fiber.Ctx) error {
-	rep := healthReport{Status: "ok", Version: buildinfo.Version(), LogStreams: s.opts.Hub.OpenStreams()}
+	rep := healthReport{Status: "ok", Version: buildinfo.Version(), Instance: s.opts.Instance, LogStreams: s.opts.Hub.OpenStreams()}
 	if err := s.opts.Store.Ping(); err != nil {
 		rep.Store.Error = err.Error()
 		rep.Status = "unavailable"

@@ -246,7 +246,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		return nil, err
 	}
 	k.Server, err = server.New(server.Options{
-		Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
+		Instance: k.Engine.Instance(), Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
 		Jobs: jm, Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
 		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
