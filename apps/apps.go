@@ -99,11 +99,18 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
-// names are the engine names of app's objects: its default database
-// volume carries this kaj's instance, so two kaj instances on one engine
-// never share one.
-func (s *Service) names(app string) runtime.Names { return namesOf(s.opts.Deployer, app) }
+// defaultVolume is the volume of app's database when its definition
+// names none: it carries this kaj's instance, so two kaj instances on one
+// engine never share one.
+func (s *Service) defaultVolume(app string) string {
+	if n, ok := s.opts.Deployer.(deploy.Namer); ok {
+		return n.Names(app).Volume
+	}
+	return app + "-data" // Input.App's, for a deployer that does not name
+}
 
+// namesOf are the engine names of app's objects, as d's runtime gives
+// them.
 func namesOf(d Deployer, app string) runtime.Names {
 	if n, ok := d.(deploy.Namer); ok {
 		return n.Names(app)
@@ -122,7 +129,7 @@ func (s *Service) changed() {
 func (s *Service) Create(ctx context.Context, actor string, in Input) (View, error) {
 	a := in.App(s.opts.DatabaseAlias)
 	if a.Database != nil && in.Database.Volume == "" {
-		a.Database.Volume = s.names(a.Name).Volume
+		a.Database.Volume = s.defaultVolume(a.Name)
 	}
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = newPassword()
@@ -185,7 +192,7 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 		if a.Database != nil && in.Database.Volume == "" {
 			// A definition that names no volume keeps the one its data
 			// is on.
-			a.Database.Volume = s.names(name).Volume
+			a.Database.Volume = s.defaultVolume(name)
 			if old.Database != nil {
 				a.Database.Volume = old.Database.Volume
 			}
@@ -240,7 +247,7 @@ func (s *Service) FromTemplate(life context.Context, actor, id string, p catalog
 		return Preview{}, nil, err
 	}
 	if a.Database != nil {
-		a.Database.Volume = s.names(a.Name).Volume
+		a.Database.Volume = s.defaultVolume(a.Name)
 	}
 	if preview {
 		return Preview{App: a, Defaults: defaults}, nil, nil
