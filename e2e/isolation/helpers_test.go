@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -138,4 +137,3 @@ func must(t *testing.T, code int, raw []byte, want int, what string) {
 	}
 }
 
-var _ = fmt.Sprint
