@@ -482,3 +482,59 @@ func TestDeploy_switchesRouteThenDrains(t *testing.T) {
 		t.Fatalf("%d app containers, route %v; want release 2 alone, still routed", apps, fr.ups["blog"])
 	}
 }
+
+// TestReconcile_startsWhatAFixedPortRunStopped: a deploy killed after it
+// stopped the serving container for the port, and a restart killed the
+// same way, leave that container to start again; a restart's own new
+// container of the live release goes first, since it holds the port.
+func TestReconcile_startsWhatAFixedPortRunStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		restart bool
+	}{{"deploy", false}, {"restart", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, rt, st := setup(t)
+			if _, err := d.Deploy(context.Background(), "blog", "ann", nil); err != nil {
+				t.Fatal(err)
+			}
+			rt.Stop(context.Background(), "blog-r1", 0)
+			err := st.Update(func(tx *store.Tx) error {
+				var r store.Release
+				var err error
+				if tc.restart {
+					if r, err = tx.Release("blog", 1); err != nil {
+						return err
+					}
+				} else if r, err = tx.CreateRelease(store.Release{App: "blog"}); err != nil {
+					return err
+				}
+				r.Stopped = []string{"blog-r1"}
+				_, err = tx.UpdateRelease(r)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.restart {
+				c := runtime.Container{ID: "blog-r1-new", Name: "kaj-blog-r1-new", App: "blog", Role: runtime.RoleApp, Release: "1"}
+				rt.containers[c.ID] = runtime.Status{Container: c, State: "running"}
+			}
+			rt.calls = nil
+			if _, err := d.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if rt.containers["blog-r1"].State != "running" {
+				t.Fatalf("the live release's container is %s; calls %v", rt.containers["blog-r1"].State, rt.calls)
+			}
+			if _, left := rt.containers["blog-r1-new"]; left {
+				t.Fatal("the interrupted restart's container was left holding the port")
+			}
+			rels, _ := st.Releases("blog", 0)
+			for _, r := range rels {
+				if len(r.Stopped) != 0 {
+					t.Fatalf("release %d still lists stopped containers %v", r.Number, r.Stopped)
+				}
+			}
+		})
+	}
+}
