@@ -231,7 +231,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		routes = k.FrontDoor
 	}
 	k.Stats = stats.NewHub(k.Engine, stats.Options{Linger: 5 * time.Second})
-	builder, err := newBuilder(cfg, k, lintOpts, labels, log)
+	// Built images carry the instance too: a build prunes only its own.
+	imageLabels := map[string]string{runtime.LabelInstance: k.Engine.Instance()}
+	for k, v := range labels {
+		imageLabels[k] = v
+	}
+	builder, err := newBuilder(cfg, k, lintOpts, imageLabels, log)
 	if err != nil {
 		return nil, err
 	}
