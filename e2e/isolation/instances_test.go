@@ -13,11 +13,19 @@ import (
 )
 
 // TestInstances_sameAppNameDeleteWithData runs two kaj processes on one
-// engine, each with its own data and deploy.labels, each deploying an app
-// named shared with a MariaDB database. One deletes its app with the data:
-// the other's app keeps serving and its rows are intact.
+// engine, each with its own data, each deploying an app named shared with
+// a MariaDB database. One deletes its app with the data: the other's app
+// keeps serving and its rows are intact. The instances have deploy.labels
+// of their own, or the same ones: the instance ID alone keeps them apart.
 func TestInstances_sameAppNameDeleteWithData(t *testing.T) {
-	envA, envB := testutil.NewEnv(t), testutil.NewEnv(t)
+	t.Run("own labels", func(t *testing.T) { twoInstances(t, testutil.NewEnv(t), testutil.NewEnv(t)) })
+	t.Run("same labels", func(t *testing.T) {
+		env := testutil.NewEnv(t)
+		twoInstances(t, env, env)
+	})
+}
+
+func twoInstances(t *testing.T, envA, envB *testutil.Env) {
 	img := envA.TestAppImage()
 	dbImage := envA.MariaDBImage()
 	const app = "shared"
