@@ -14,7 +14,7 @@ import (
 
 // Containers lists app's containers, app containers before the
 // database, as the runtime orders them. For "" it lists every app's in
-// one engine call, only those carrying all of this kaj's labels, from the
+// one engine call, only this kaj instance's (its ID and labels), from the
 // list answer alone (no restart counts or start times: see
 // runtime.ListAll).
 func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status, error) {
@@ -233,7 +233,8 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 // containers of this kaj's apps that no live release claims (a crashed
 // deploy's) are removed. Objects of apps this kaj does not know are left
 // alone, whatever their labels: they may be another kaj's on the same
-// engine. Only objects carrying all of Options.Labels are touched, and
+// engine. Only this instance's objects (its ID, and all of
+// Options.Labels) are touched, and
 // never volumes: an app deleted without its data leaves its volume on
 // purpose. It returns what it removed.
 //
