@@ -177,7 +177,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		}
 	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
-		Snapshot:        apps.NewSnapshotter(st, k.Backups, log),
+		Snapshot:        apps.NewSnapshotter(st, k.Backups, k.Engine, log),
 		Router:          dr,
 		Observe:         obs.deploy,
 		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
