@@ -136,4 +136,3 @@ func must(t *testing.T, code int, raw []byte, want int, what string) {
 		t.Fatalf("%s: status %d, want %d: %s", what, code, want, raw)
 	}
 }
-
