@@ -107,6 +107,25 @@ func New(opts Options) (*Service, error) {
 	return s, nil
 }
 
+// defaultVolume is the volume of app's database when its definition
+// names none: it carries this kaj's instance, so two kaj instances on one
+// engine never share one.
+func (s *Service) defaultVolume(app string) string {
+	if n, ok := s.opts.Deployer.(deploy.Namer); ok {
+		return n.Names(app).Volume
+	}
+	return app + "-data" // Input.App's, for a deployer that does not name
+}
+
+// namesOf are the engine names of app's objects, as d's runtime gives
+// them.
+func namesOf(d Deployer, app string) runtime.Names {
+	if n, ok := d.(deploy.Namer); ok {
+		return n.Names(app)
+	}
+	return runtime.NamesFor("", app)
+}
+
 // changed is called after kaj changed an app's containers: the apps list
 // asks the engine again.
 func (s *Service) changed() {
@@ -117,6 +136,9 @@ func (s *Service) changed() {
 // records who did it.
 func (s *Service) Create(ctx context.Context, actor string, in Input) (View, error) {
 	a := in.App(s.opts.DatabaseAlias)
+	if a.Database != nil && in.Database.Volume == "" {
+		a.Database.Volume = s.defaultVolume(a.Name)
+	}
 	if a.Database != nil && a.Database.Password == "" {
 		a.Database.Password = newPassword()
 	}
@@ -181,6 +203,14 @@ func (s *Service) Update(ctx context.Context, actor, name string, in Input) (Vie
 			// "backup": {} clears them.
 			a.Backup = old.Backup
 		}
+		if a.Database != nil && in.Database.Volume == "" {
+			// A definition that names no volume keeps the one its data
+			// is on.
+			a.Database.Volume = s.defaultVolume(name)
+			if old.Database != nil {
+				a.Database.Volume = old.Database.Volume
+			}
+		}
 		if old.Database == nil && a.Database != nil && a.Database.Password == "" {
 			a.Database.Password = newPassword()
 		}
@@ -229,6 +259,9 @@ func (s *Service) FromTemplate(life context.Context, actor, id string, p catalog
 	a, defaults, err := s.opts.Catalog.Instantiate(id, p)
 	if err != nil {
 		return Preview{}, nil, err
+	}
+	if a.Database != nil {
+		a.Database.Volume = s.defaultVolume(a.Name)
 	}
 	if err := deployable(a); err != nil {
 		return Preview{}, nil, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kajhq/kaj/backup"
+	"github.com/kajhq/kaj/deploy"
 	"github.com/kajhq/kaj/jobs"
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
@@ -41,6 +42,16 @@ type Holder interface {
 type backupper struct {
 	opts Options
 	log  *slog.Logger
+	// namer names the app's engine objects; nil means the deployer's.
+	namer deploy.Namer
+}
+
+// dbContainer is the name of app's database container.
+func (s *backupper) dbContainer(app string) string {
+	if s.namer != nil {
+		return s.namer.Names(app).Database
+	}
+	return namesOf(s.opts.Deployer, app).Database
 }
 
 // ErrBackupsOff: this kaj was built without a backup engine.
@@ -115,7 +126,7 @@ func (s *backupper) database(app string) (store.App, backup.Database, error) {
 	}
 	d := a.Database
 	return a, backup.Database{
-		App: app, Container: "kaj-" + app + "-db", Kind: runtime.DatabaseKind(d.Kind), Image: d.Image,
+		App: app, Container: s.dbContainer(app), Kind: runtime.DatabaseKind(d.Kind), Image: d.Image,
 		Name: d.Name, User: d.User, Password: sec.DatabasePassword,
 	}, nil
 }

@@ -15,12 +15,13 @@ import (
 
 // NewSnapshotter is the deploy pipeline's snapshot before deploy: a
 // backup of the app's database, verified and pruned as the app's backup
-// settings say, like any other backup.
-func NewSnapshotter(st *store.Store, eng Backups, log *slog.Logger) deploy.Snapshotter {
+// settings say, like any other backup. names gives the engine names of
+// an app's objects (its database container).
+func NewSnapshotter(st *store.Store, eng Backups, names deploy.Namer, log *slog.Logger) deploy.Snapshotter {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &backupper{opts: Options{Store: st, Backups: eng, Logger: log}, log: log}
+	return &backupper{opts: Options{Store: st, Backups: eng, Logger: log}, log: log, namer: names}
 }
 
 var _ deploy.Snapshotter = (*backupper)(nil)

@@ -43,9 +43,9 @@
 // against the record's checksum. To restore one by hand:
 //
 //	zstd -dc blog/20261201T030000.000Z.sql.zst |
-//	  docker exec -i -e MYSQL_PWD=… kaj-blog-db mariadb -h 127.0.0.1 -u blog blog
+//	  docker exec -i -e MYSQL_PWD=… kaj-<instance>-blog-db mariadb -h 127.0.0.1 -u blog blog
 //	zstd -dc shop/20261201T030000.000Z.dump.zst |
-//	  docker exec -i -e PGPASSWORD=… kaj-shop-db pg_restore -h 127.0.0.1 -U shop -d shop \
+//	  docker exec -i -e PGPASSWORD=… kaj-<instance>-shop-db pg_restore -h 127.0.0.1 -U shop -d shop \
 //	    --clean --if-exists --no-owner --single-transaction
 //
 // (mysql instead of mariadb in MySQL images; gzip -dc for .gz files; any

@@ -20,6 +20,9 @@ type Base struct {
 	// tokens, users, events or account.
 	Nav     string
 	Version string
+	// Instance is this kaj's instance ID, in the names of the engine
+	// objects it creates.
+	Instance string
 	// Role is the user's role; CanDeploy and IsAdmin say what the page
 	// offers (the server refuses the rest whatever the page shows).
 	Role      string

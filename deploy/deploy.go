@@ -65,6 +65,23 @@ type Images interface {
 
 var _ Runtime = (*runtime.Docker)(nil)
 
+// Namer is a runtime that tells the engine names of an app's objects,
+// which carry this kaj's instance.
+type Namer interface {
+	Names(app string) runtime.Names
+}
+
+var _ Namer = (*runtime.Docker)(nil)
+
+// Names are the engine names of app's network, database container and
+// default volume, as the runtime gives them.
+func (d *Deployer) Names(app string) runtime.Names {
+	if n, ok := d.rt.(Namer); ok {
+		return n.Names(app)
+	}
+	return runtime.NamesFor("", app)
+}
+
 // Router is what deploy uses of the front door: it points an app's route
 // at the containers that serve it, and lets a replaced one finish its
 // requests before it is removed.
@@ -381,7 +398,7 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 	}
 	if err := r.step(StepNetwork, func() (string, error) {
 		_, err := d.rt.EnsureNetwork(ctx, a.Name, d.opts.Labels)
-		return "kaj-" + a.Name, err
+		return d.Names(a.Name).Network, err
 	}); err != nil {
 		return err
 	}
@@ -463,7 +480,7 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 			}
 			up := Upstream(c, a.Port)
 			if up == "" {
-				return "", fmt.Errorf("%s has no address on network kaj-%s to route to", c.Name, a.Name)
+				return "", fmt.Errorf("%s has no address on network %s to route to", c.Name, d.Names(a.Name).Network)
 			}
 			prev, err := d.opts.Router.Serve(a.Name, []string{up})
 			if err != nil {
@@ -485,7 +502,7 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 		// The new container serves: from here on nothing may take it
 		// down or fail the release. A previous container that will not
 		// go is reported, and reconcile removes it later.
-		r.created, r.stopped = nil, nil
+		r.created, r.stopped, r.rel.Stopped = nil, nil, nil
 		if err != nil {
 			d.log.Warn("listing previous containers", "app", a.Name, "err", err)
 			return "the previous containers could not be listed; they are removed on kaj's next start", nil
@@ -525,6 +542,27 @@ func (d *Deployer) cleanup(r *run) {
 			d.log.Error("starting the previous release again", "app", r.rel.App, "container", id, "err", err)
 		}
 	}
+	if len(r.rel.Stopped) > 0 {
+		r.rel.Stopped = nil
+		if err := d.recordStopped(r.rel.App, r.rel.Number, nil); err != nil {
+			d.log.Warn("recording the previous release started again", "app", r.rel.App, "err", err)
+		}
+	}
+}
+
+// recordStopped notes on release n of app the serving containers a run
+// stopped (nil once they serve again or are replaced), so a kaj killed
+// meanwhile starts them again when it reconciles.
+func (d *Deployer) recordStopped(app string, n uint64, ids []string) error {
+	return d.st.Update(func(tx *store.Tx) error {
+		cur, err := tx.Release(app, n)
+		if err != nil {
+			return err
+		}
+		cur.Stopped = ids
+		_, err = tx.UpdateRelease(cur)
+		return err
+	})
 }
 
 // Upstream is where the router reaches an app container: its address on
@@ -618,13 +656,26 @@ func (d *Deployer) stopServing(ctx context.Context, r *run, app string) error {
 	if err != nil {
 		return err
 	}
+	var serving []runtime.Status
 	for _, s := range cs {
 		if s.Role == runtime.RoleApp && s.State == "running" {
-			if err := d.rt.Stop(ctx, s.ID, d.opts.StopTimeout); err != nil {
-				return fmt.Errorf("stopping %s to free its host port: %w", s.Name, err)
-			}
-			r.stopped = append(r.stopped, s.ID)
+			serving = append(serving, s)
+			r.rel.Stopped = append(r.rel.Stopped, s.ID)
 		}
+	}
+	if len(serving) == 0 {
+		return nil
+	}
+	// Written before the stop: a kaj killed between the two finds them
+	// to start again.
+	if err := d.recordStopped(app, r.rel.Number, r.rel.Stopped); err != nil {
+		return fmt.Errorf("recording the containers to stop: %w", err)
+	}
+	for _, s := range serving {
+		if err := d.rt.Stop(ctx, s.ID, d.opts.StopTimeout); err != nil {
+			return fmt.Errorf("stopping %s to free its host port: %w", s.Name, err)
+		}
+		r.stopped = append(r.stopped, s.ID)
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func setup(t *testing.T) (*Deployer, *fakeRuntime, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	rt := newFakeRuntime()
-	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"kaj.instance": "a"}})
+	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"owner": "a"}})
 	_, err = st.CreateApp(store.App{
 		Name: "blog", Image: "good:1", Port: 5000,
 		Env:      []store.EnvVar{{Name: "SECRET_KEY", Value: "s3cret", Secret: true}},
@@ -328,13 +328,13 @@ func TestReconcile(t *testing.T) {
 	if _, err := st.CreateRelease(store.Release{App: "blog"}); err != nil { // a deploy a crash cut short
 		t.Fatal(err)
 	}
-	mine := map[string]string{"kaj.instance": "a"}
+	mine := map[string]string{"owner": "a"}
 	rt.orphans = []runtime.Object{
 		{Kind: runtime.KindContainer, ID: "blog-r2", App: "blog", Release: "2", Labels: mine},
 		{Kind: runtime.KindContainer, ID: "blog-r1", App: "blog", Release: "1", Labels: mine},
 		{Kind: runtime.KindContainer, ID: "gone-r1", App: "gone", Release: "1", Labels: mine},
 		{Kind: runtime.KindVolume, ID: "gone-data", App: "gone", Labels: mine},
-		{Kind: runtime.KindContainer, ID: "other-kaj", App: "x", Release: "1", Labels: map[string]string{"kaj.instance": "b"}},
+		{Kind: runtime.KindContainer, ID: "other-kaj", App: "x", Release: "1", Labels: map[string]string{"owner": "b"}},
 	}
 	removed, err := d.Reconcile(context.Background())
 	if err != nil {
@@ -480,5 +480,61 @@ func TestDeploy_switchesRouteThenDrains(t *testing.T) {
 	}
 	if apps != 1 || fr.ups["blog"][0] != serving[0] {
 		t.Fatalf("%d app containers, route %v; want release 2 alone, still routed", apps, fr.ups["blog"])
+	}
+}
+
+// TestReconcile_startsWhatAFixedPortRunStopped: a deploy killed after it
+// stopped the serving container for the port, and a restart killed the
+// same way, leave that container to start again; a restart's own new
+// container of the live release goes first, since it holds the port.
+func TestReconcile_startsWhatAFixedPortRunStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		restart bool
+	}{{"deploy", false}, {"restart", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, rt, st := setup(t)
+			if _, err := d.Deploy(context.Background(), "blog", "ann", nil); err != nil {
+				t.Fatal(err)
+			}
+			rt.Stop(context.Background(), "blog-r1", 0)
+			err := st.Update(func(tx *store.Tx) error {
+				var r store.Release
+				var err error
+				if tc.restart {
+					if r, err = tx.Release("blog", 1); err != nil {
+						return err
+					}
+				} else if r, err = tx.CreateRelease(store.Release{App: "blog"}); err != nil {
+					return err
+				}
+				r.Stopped = []string{"blog-r1"}
+				_, err = tx.UpdateRelease(r)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.restart {
+				c := runtime.Container{ID: "blog-r1-new", Name: "kaj-blog-r1-new", App: "blog", Role: runtime.RoleApp, Release: "1"}
+				rt.containers[c.ID] = runtime.Status{Container: c, State: "running"}
+			}
+			rt.calls = nil
+			if _, err := d.Reconcile(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if rt.containers["blog-r1"].State != "running" {
+				t.Fatalf("the live release's container is %s; calls %v", rt.containers["blog-r1"].State, rt.calls)
+			}
+			if _, left := rt.containers["blog-r1-new"]; left {
+				t.Fatal("the interrupted restart's container was left holding the port")
+			}
+			rels, _ := st.Releases("blog", 0)
+			for _, r := range rels {
+				if len(r.Stopped) != 0 {
+					t.Fatalf("release %d still lists stopped containers %v", r.Number, r.Stopped)
+				}
+			}
+		})
 	}
 }

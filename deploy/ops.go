@@ -14,7 +14,7 @@ import (
 
 // Containers lists app's containers, app containers before the
 // database, as the runtime orders them. For "" it lists every app's in
-// one engine call, only those carrying all of this kaj's labels, from the
+// one engine call, only this kaj instance's (its ID and labels), from the
 // list answer alone (no restart counts or start times: see
 // runtime.ListAll).
 func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status, error) {
@@ -167,7 +167,7 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 			if err != nil {
 				return err
 			}
-			cur.ContainerID = c.ID
+			cur.ContainerID, cur.Stopped = c.ID, nil
 			_, err = tx.UpdateRelease(cur)
 			return err
 		})
@@ -236,11 +236,19 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 // containers of this kaj's apps that no live release claims (a crashed
 // deploy's) are removed. Objects of apps this kaj does not know are left
 // alone, whatever their labels: they may be another kaj's on the same
-// engine. Only objects carrying all of Options.Labels are touched, and
+// engine. Only this instance's objects (its ID, and all of
+// Options.Labels) are touched, and
 // never volumes: an app deleted without its data leaves its volume on
 // purpose. It returns what it removed.
+//
+// Serving containers that a deploy or a restart stopped to free a fixed
+// host port, and did not start again because kaj was killed, are started
+// again once the attempt's own containers are gone, when they still run
+// the live release: the app serves as it did before the attempt.
 func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
-	live := map[string]string{} // app -> live release number
+	live := map[string]string{}    // app -> live release number
+	var stopped []store.Release    // releases whose run stopped serving containers
+	serving := map[string]string{} // app -> the live release's container
 	err := d.st.Update(func(tx *store.Tx) error {
 		apps, err := tx.Apps()
 		if err != nil {
@@ -256,9 +264,13 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 				return err
 			}
 			for _, r := range rels {
+				if len(r.Stopped) > 0 {
+					stopped = append(stopped, r)
+				}
 				switch r.Status {
 				case store.ReleaseLive:
 					live[a.Name] = strconv.FormatUint(r.Number, 10)
+					serving[a.Name] = r.ContainerID
 				case store.ReleasePending:
 					r.Status, r.Error = store.ReleaseInterrupted, "kaj stopped during this deploy"
 					if _, err := tx.UpdateRelease(r); err != nil {
@@ -302,7 +314,55 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 		}
 		removed = append(removed, o)
 	}
+	for _, r := range stopped {
+		gone, err := d.restore(ctx, r, live[r.App], serving[r.App])
+		removed = append(removed, gone...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("starting %s's serving container again: %w", r.App, err))
+		}
+	}
 	return removed, errors.Join(errs...)
+}
+
+// restore starts again the serving containers that release r's run
+// stopped, those of the live release. A container of the live release
+// that is neither of them nor the one it records serving was started by
+// an interrupted restart and holds the port: it goes first.
+func (d *Deployer) restore(ctx context.Context, r store.Release, live, serving string) ([]runtime.Object, error) {
+	cs, err := d.rt.List(ctx, r.App)
+	if err != nil {
+		return nil, err
+	}
+	wanted := map[string]bool{}
+	for _, id := range r.Stopped {
+		wanted[id] = true
+	}
+	var start []runtime.Status
+	var removed []runtime.Object
+	for _, c := range cs {
+		if c.Role != runtime.RoleApp || live == "" || c.Release != live {
+			continue
+		}
+		switch {
+		case wanted[c.ID]:
+			start = append(start, c)
+		case c.ID != serving && serving != "" && wanted[serving]:
+			if err := d.rt.Remove(ctx, c.ID, false); err != nil {
+				return removed, fmt.Errorf("removing %s, left by an interrupted restart: %w", c.Name, err)
+			}
+			removed = append(removed, runtime.Object{Kind: runtime.KindContainer, ID: c.ID, Name: c.Name, App: c.App, Role: c.Role, Release: c.Release})
+		}
+	}
+	for _, c := range start {
+		if c.State == "running" {
+			continue
+		}
+		if err := d.rt.Start(ctx, c.ID); err != nil {
+			return removed, fmt.Errorf("starting %s: %w", c.Name, err)
+		}
+		d.log.Info("reconcile: started again the container an interrupted deploy stopped", "app", r.App, "container", c.Name, "release", c.Release)
+	}
+	return removed, d.recordStopped(r.App, r.Number, nil)
 }
 
 // owns reports whether an object with these labels was made by this kaj.

@@ -30,8 +30,8 @@ const (
 // AppSpec describes one app container. Empty fields take the defaults
 // named on them.
 type AppSpec struct {
-	// App names the app; the container joins the network kaj-<app>,
-	// which is created when missing.
+	// App names the app; the container joins the app's network (see
+	// Names), which is created when missing.
 	App string
 	// Release is the release the container runs ("7"), in its name and
 	// its kaj.release label.
@@ -116,13 +116,14 @@ func (d *Docker) StartApp(ctx context.Context, spec AppSpec) (Container, error) 
 	if err := spec.validate(); err != nil {
 		return Container{}, err
 	}
-	netName := networkName(spec.App)
+	names := d.Names(spec.App)
 	if _, err := d.ensureNetwork(ctx, spec.App, spec.Labels); err != nil {
 		return Container{}, err
 	}
+	netName := names.Network
 	suffix := make([]byte, 3)
 	rand.Read(suffix)
-	name := fmt.Sprintf("kaj-%s-r%s-%s", spec.App, spec.Release, hex.EncodeToString(suffix))
+	name := fmt.Sprintf("%s%s-%s", names.Prefix, spec.Release, hex.EncodeToString(suffix))
 
 	env := make([]string, 0, len(spec.Env))
 	for k, v := range spec.Env {
@@ -132,7 +133,7 @@ func (d *Docker) StartApp(ctx context.Context, spec AppSpec) (Container, error) 
 	cfg := &container.Config{
 		Image:  spec.Image,
 		Env:    env,
-		Labels: labelsFor(spec.Labels, spec.App, RoleApp, spec.Release),
+		Labels: d.labelsFor(spec.Labels, spec.App, RoleApp, spec.Release),
 		Cmd:    spec.Cmd,
 	}
 	if len(spec.Entrypoint) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -45,15 +46,15 @@ var kinds = map[DatabaseKind]kindInfo{
 // DatabaseSpec describes an app's database container. Empty fields take
 // the defaults named on them.
 type DatabaseSpec struct {
-	// App is the app the database belongs to; the container is
-	// kaj-<app>-db on the network kaj-<app>.
+	// App is the app the database belongs to; the container and the
+	// network are named by the instance (see Names).
 	App  string
 	Kind DatabaseKind
 	// Image defaults to mysql:8.4, mariadb:11.4 or postgres:17. It must
 	// already be in the engine.
 	Image string
 	// Volume is the named volume holding the data directory; default
-	// kaj-<app>-data. It is created when missing and survives the
+	// Names(App).Volume. It is created when missing and survives the
 	// container.
 	Volume string
 	// Alias is the host name the app reaches the database by; default
@@ -79,7 +80,7 @@ func (s DatabaseSpec) withDefaults() DatabaseSpec {
 		s.Image = kinds[s.Kind].image
 	}
 	if s.Volume == "" && s.App != "" {
-		s.Volume = defaultVolume(s.App)
+		s.Volume = NamesFor("", s.App).Volume
 	}
 	if s.Alias == "" {
 		s.Alias = DefaultAlias
@@ -141,35 +142,44 @@ func (s DatabaseSpec) env() []string {
 func GeneratePassword() string { return rand.Text() }
 
 // EnsureDatabase makes sure the app's database container runs: it
-// ensures the app's network and the data volume, creates and starts
-// kaj-<app>-db when missing, and starts it when stopped. An existing
+// ensures the app's network and the data volume, creates and starts the
+// container (Names(app).Database) when missing, and starts it when
+// stopped. An existing
 // container is reused as it is; to change its image or settings, Remove
 // it (the volume stays) and call EnsureDatabase again. The container
 // restarts unless stopped and joins the network under spec.Alias. It may
 // not accept connections yet: see WaitDatabase.
 //
-// A container of that name that kaj did not create for this app, or a
-// volume labelled for another app, is an ErrConflict. A volume of that
-// name without kaj's labels is used as it is, to adopt data from before
-// kaj, and kaj never deletes it. A missing image is ErrImageMissing.
+// A container of that name that is not this instance's for this app, a
+// volume that another kaj or app labelled, an unlabelled volume bearing
+// kaj's default name, or another container answering to spec.Alias on
+// the app's network is an ErrConflict, and left as it is. A volume the
+// definition names that has no kaj labels is used as it is, to adopt data
+// from before kaj, and kaj never deletes it. A missing image is
+// ErrImageMissing.
 func (d *Docker) EnsureDatabase(ctx context.Context, spec DatabaseSpec) (Container, error) {
+	names := d.Names(spec.App)
+	if spec.Volume == "" && spec.App != "" {
+		spec.Volume = names.Volume
+	}
 	spec = spec.withDefaults()
 	if err := spec.validate(); err != nil {
 		return Container{}, err
 	}
-	netName := networkName(spec.App)
-	if _, err := d.ensureNetwork(ctx, spec.App, spec.Labels); err != nil {
+	netName := names.Network
+	netID, err := d.ensureNetwork(ctx, spec.App, spec.Labels)
+	if err != nil {
 		return Container{}, err
 	}
-	name := databaseName(spec.App)
+	name := names.Database
 	defer d.locks.lock("db/" + name)()
 
 	insp, err := d.cli.ContainerInspect(ctx, name, mclient.ContainerInspectOptions{})
 	switch {
 	case err == nil:
 		c := insp.Container
-		if !managed(c.Config.Labels) || c.Config.Labels[LabelApp] != spec.App || c.Config.Labels[LabelRole] != string(RoleDB) {
-			return Container{}, fmt.Errorf("ensuring database %s: %w: a container of that name exists that kaj did not create for app %s; remove or rename it", name, ErrConflict, spec.App)
+		if !d.owns(c.Config.Labels) || c.Config.Labels[LabelApp] != spec.App || c.Config.Labels[LabelRole] != string(RoleDB) {
+			return Container{}, fmt.Errorf("ensuring database: %w", foreign("container", name, spec.App, c.Config.Labels))
 		}
 		if c.State == nil || !c.State.Running {
 			if _, err := d.cli.ContainerStart(ctx, c.ID, mclient.ContainerStartOptions{}); err != nil {
@@ -181,16 +191,26 @@ func (d *Docker) EnsureDatabase(ctx context.Context, spec DatabaseSpec) (Contain
 		return Container{}, engineError("inspecting database "+name, err)
 	}
 
-	labels := labelsFor(spec.Labels, spec.App, RoleDB, "")
-	labels[LabelDatabase] = string(spec.Kind)
-	vol, err := d.cli.VolumeCreate(ctx, mclient.VolumeCreateOptions{Name: spec.Volume, Labels: labels})
-	if err != nil {
-		return Container{}, engineError("creating volume "+spec.Volume, err)
+	if err := d.checkAlias(ctx, netID, netName, spec.Alias, spec.App); err != nil {
+		return Container{}, err
 	}
-	// Creating an existing volume returns it as it is: refuse one that
-	// holds another app's data.
-	if owner, ok := vol.Volume.Labels[LabelApp]; ok && owner != spec.App {
-		return Container{}, fmt.Errorf("ensuring database %s: %w: volume %s belongs to app %s", name, ErrConflict, spec.Volume, owner)
+	labels := d.labelsFor(spec.Labels, spec.App, RoleDB, "")
+	labels[LabelDatabase] = string(spec.Kind)
+	vol, err := d.cli.VolumeInspect(ctx, spec.Volume, mclient.VolumeInspectOptions{})
+	switch {
+	case err == nil:
+		// Data of another kaj, of another app, or a stranger's volume
+		// under the name kaj gives is never opened.
+		vl := vol.Volume.Labels
+		if managed(vl) && (!d.owns(vl) || vl[LabelApp] != spec.App) || !managed(vl) && spec.Volume == names.Volume {
+			return Container{}, fmt.Errorf("ensuring database %s: %w", name, foreign("volume", spec.Volume, spec.App, vl))
+		}
+	case cerrdefs.IsNotFound(err):
+		if _, err := d.cli.VolumeCreate(ctx, mclient.VolumeCreateOptions{Name: spec.Volume, Labels: labels}); err != nil {
+			return Container{}, engineError("creating volume "+spec.Volume, err)
+		}
+	default:
+		return Container{}, engineError("inspecting volume "+spec.Volume, err)
 	}
 
 	k := kinds[spec.Kind]
@@ -222,6 +242,45 @@ func (d *Docker) EnsureDatabase(ctx context.Context, spec DatabaseSpec) (Contain
 		return Container{}, engineError("starting database "+name, err)
 	}
 	return d.container(ctx, created.ID)
+}
+
+// checkAlias refuses a container on the app's network that is not this
+// instance's and answers to alias: the app would reach it instead of its
+// database.
+func (d *Docker) checkAlias(ctx context.Context, netID, netName, alias, app string) error {
+	res, err := d.cli.NetworkInspect(ctx, netID, mclient.NetworkInspectOptions{})
+	if err != nil {
+		return engineError("inspecting network "+netName, err)
+	}
+	for id, ep := range res.Network.Containers {
+		if id == d.self {
+			continue
+		}
+		c, err := d.cli.ContainerInspect(ctx, id, mclient.ContainerInspectOptions{})
+		if err != nil {
+			if cerrdefs.IsNotFound(err) {
+				continue
+			}
+			return engineError("inspecting container "+ep.Name, err)
+		}
+		var labels map[string]string
+		if c.Container.Config != nil {
+			labels = c.Container.Config.Labels
+		}
+		if d.owns(labels) && labels[LabelApp] == app {
+			continue
+		}
+		answers := strings.TrimPrefix(c.Container.Name, "/") == alias
+		if ns := c.Container.NetworkSettings; ns != nil {
+			if es, ok := ns.Networks[netName]; ok && es != nil {
+				answers = answers || slices.Contains(es.Aliases, alias) || slices.Contains(es.DNSNames, alias)
+			}
+		}
+		if answers {
+			return fmt.Errorf("ensuring database of %s: %w: container %s on network %s answers to the database's name %q and is not this kaj's; disconnect it from the network (docker network disconnect %s %s)", app, ErrConflict, strings.TrimPrefix(c.Container.Name, "/"), netName, alias, netName, strings.TrimPrefix(c.Container.Name, "/"))
+		}
+	}
+	return nil
 }
 
 // createError tells a missing image from other not-found errors of a

@@ -5,25 +5,31 @@
 //
 // # Objects and names
 //
-// Every app gets a user-defined bridge network, kaj-<app>. Its database,
-// if it has one, is the container kaj-<app>-db, which joins that network
-// under an alias (dbserver unless told otherwise) and keeps its data in a
-// named volume that outlives every container. App containers are named
-// kaj-<app>-r<release>-<6 hex digits>: the suffix lets a replacement run
-// beside the container it replaces, even for the same release.
+// A Docker keeps to one kaj instance's share of the engine (see Scope,
+// set once with SetScope). Every app gets a user-defined bridge network,
+// kaj-<instance>-<app>. Its database, if it has one, is the container
+// kaj-<instance>-<app>-db, which joins that network under an alias
+// (dbserver unless told otherwise) and keeps its data in a named volume
+// that outlives every container. App containers are named
+// kaj-<instance>-<app>-r<release>-<6 hex digits>: the suffix lets a
+// replacement run beside the container it replaces, even for the same
+// release. Names gives them; apps made before instance IDs keep the names
+// they had (Scope.Legacy).
 //
-// Everything kaj creates carries the labels kaj.managed=true, kaj.app,
-// kaj.role (app or db) and, on app containers, kaj.release; calls that
-// create objects also take extra labels. Operations on an existing object
-// first check kaj.managed: kaj never stops, removes or reports an object it
-// did not label, and treats one as not found.
+// Everything kaj creates carries the labels kaj.managed=true,
+// kaj.instance, kaj.app, kaj.role (app or db) and, on app containers,
+// kaj.release, plus the scope's labels; calls that create objects also
+// take extra labels. Operations on an existing object first check that it
+// is this instance's: kaj never stops, removes, reuses or reports an
+// object it did not label for this instance, treats one as not found, and
+// refuses one that holds a name it would give as ErrConflict.
 //
 // # Listing
 //
-// ListAll reports one kaj instance's containers (kaj.managed plus the
-// instance's extra labels) from one engine call, without inspecting each:
-// another kaj on the same engine is never listed. List reports every kaj
-// container of an app with full detail, one inspect per container.
+// ListAll reports this instance's containers from one engine call,
+// without inspecting each: another kaj on the same engine is never
+// listed. List reports this instance's containers of an app with full
+// detail, one inspect per container.
 //
 // # Logs
 //

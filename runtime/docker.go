@@ -19,6 +19,8 @@ type Docker struct {
 	// self is kaj's own container when kaj runs in one off the host's
 	// network; see JoinAppNetworks. Set before use, read-only after.
 	self string
+	// scope is the instance d keeps to; see SetScope.
+	scope Scope
 }
 
 // Option adjusts NewDocker.

@@ -26,13 +26,12 @@ type ContainerEvent struct {
 	Time   time.Time
 }
 
-// WatchEvents delivers the engine's container events for kaj's own
+// WatchEvents delivers the engine's container events for this instance's
 // containers (die, oom, start) until ctx ends (nil) or the stream fails.
 // It is one engine subscription however many events it delivers; the
 // caller reconnects after an error.
 func (d *Docker) WatchEvents(ctx context.Context, emit func(ContainerEvent)) error {
-	f := mclient.Filters{}.Add("type", "container").Add("label", LabelManaged+"=true").
-		Add("event", "die", "oom", "start")
+	f := d.filters(nil).Add("type", "container").Add("event", "die", "oom", "start")
 	res := d.cli.Events(ctx, mclient.EventsListOptions{Filters: f})
 	for {
 		select {
@@ -45,6 +44,9 @@ func (d *Docker) WatchEvents(ctx context.Context, emit func(ContainerEvent)) err
 			return engineError("watching the engine's events", err)
 		case m := <-res.Messages:
 			attrs := m.Actor.Attributes
+			if !d.owns(attrs) {
+				continue
+			}
 			e := ContainerEvent{
 				Action: string(m.Action), Container: m.Actor.ID, Name: attrs["name"], App: attrs[LabelApp],
 				Role: Role(attrs[LabelRole]), Release: attrs[LabelRelease], ExitCode: -1, Labels: attrs,

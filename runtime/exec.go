@@ -65,7 +65,7 @@ func (d *Docker) Exec(ctx context.Context, id string, opts ExecOptions) (int, er
 	if err != nil {
 		return -1, err
 	}
-	name := containerOf(c).Name
+	name := d.containerOf(c).Name
 	doing := fmt.Sprintf("running %s in %s", opts.Cmd[0], name)
 	if c.State == nil || !c.State.Running {
 		return -1, fmt.Errorf("%s: %w: the container is not running; start it and try again", doing, ErrConflict)

@@ -22,7 +22,7 @@ func (d *Docker) Start(ctx context.Context, id string) error {
 		return err
 	}
 	if _, err := d.cli.ContainerStart(ctx, c.ID, mclient.ContainerStartOptions{}); err != nil {
-		return engineError("starting "+containerOf(c).Name, err)
+		return engineError("starting "+d.containerOf(c).Name, err)
 	}
 	return nil
 }
@@ -40,7 +40,7 @@ func (d *Docker) Stop(ctx context.Context, id string, grace time.Duration) error
 	// period at most: that wait is not the engine hanging.
 	ctx = withCallTimeout(ctx, d.stopWait(c, grace))
 	if _, err := d.cli.ContainerStop(ctx, c.ID, mclient.ContainerStopOptions{Timeout: graceSeconds(grace)}); err != nil {
-		return engineError("stopping "+containerOf(c).Name, err)
+		return engineError("stopping "+d.containerOf(c).Name, err)
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func (d *Docker) Restart(ctx context.Context, id string, grace time.Duration) er
 	}
 	ctx = withCallTimeout(ctx, d.stopWait(c, grace))
 	if _, err := d.cli.ContainerRestart(ctx, c.ID, mclient.ContainerRestartOptions{Timeout: graceSeconds(grace)}); err != nil {
-		return engineError("restarting "+containerOf(c).Name, err)
+		return engineError("restarting "+d.containerOf(c).Name, err)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func (d *Docker) Remove(ctx context.Context, id string, deleteData bool) error {
 	if err != nil {
 		return err
 	}
-	name := containerOf(c).Name
+	name := d.containerOf(c).Name
 	if c.State != nil && c.State.Running {
 		if _, err := d.cli.ContainerStop(withCallTimeout(ctx, d.stopWait(c, 0)), c.ID, mclient.ContainerStopOptions{}); err != nil {
 			return engineError("stopping "+name, err)
@@ -130,14 +130,15 @@ func (d *Docker) waitGone(ctx context.Context, id string) error {
 	})
 }
 
-// removeVolume removes a volume kaj created; any other is ErrNotFound.
+// removeVolume removes a volume this instance created; any other is
+// ErrNotFound.
 func (d *Docker) removeVolume(ctx context.Context, name string) error {
 	v, err := d.cli.VolumeInspect(ctx, name, mclient.VolumeInspectOptions{})
 	if err != nil {
 		return engineError("inspecting volume "+name, err)
 	}
-	if !managed(v.Volume.Labels) {
-		return fmt.Errorf("removing volume %s: %w: it is not a kaj volume", name, ErrNotFound)
+	if !d.owns(v.Volume.Labels) {
+		return fmt.Errorf("removing volume %s: %w: it is not a volume of this kaj", name, ErrNotFound)
 	}
 	if _, err := d.cli.VolumeRemove(ctx, name, mclient.VolumeRemoveOptions{}); err != nil {
 		return engineError("removing volume "+name, err)
@@ -145,21 +146,25 @@ func (d *Docker) removeVolume(ctx context.Context, name string) error {
 	return nil
 }
 
-// RemoveApp removes everything kaj runs for app: its containers, after a
-// graceful stop, and its network. Its data volumes stay unless deleteData
-// is set. Objects of the app that kaj did not create are left alone. It
+// RemoveApp removes everything this instance runs for app: its
+// containers, after a graceful stop, and its network. Its data volumes
+// stay unless deleteData is set. Objects of the app that this instance
+// did not create (another kaj's of the same app name) are left alone. It
 // goes on past failures and returns them all.
 func (d *Docker) RemoveApp(ctx context.Context, app string, deleteData bool) error {
 	if err := checkApp("app", app); err != nil {
 		return err
 	}
-	f := mclient.Filters{}.Add("label", LabelManaged+"=true").Add("label", LabelApp+"="+app)
+	f := d.filters(map[string]string{LabelApp: app})
 	var errs []error
 	cs, err := d.cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
 		return engineError("listing containers of "+app, err)
 	}
 	for _, c := range cs.Items {
+		if !d.owns(c.Labels) {
+			continue
+		}
 		if err := d.Remove(ctx, c.ID, false); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 		}
@@ -169,6 +174,9 @@ func (d *Docker) RemoveApp(ctx context.Context, app string, deleteData bool) err
 		errs = append(errs, engineError("listing networks of "+app, err))
 	}
 	for _, n := range ns.Items {
+		if !d.owns(n.Labels) {
+			continue
+		}
 		d.leaveNetwork(ctx, n.ID)
 		if _, err := d.cli.NetworkRemove(ctx, n.ID, mclient.NetworkRemoveOptions{}); err != nil {
 			errs = append(errs, engineError("removing network "+n.Name, err))
@@ -180,6 +188,9 @@ func (d *Docker) RemoveApp(ctx context.Context, app string, deleteData bool) err
 			errs = append(errs, engineError("listing volumes of "+app, err))
 		}
 		for _, v := range vs.Items {
+			if !d.owns(v.Labels) {
+				continue
+			}
 			if _, err := d.cli.VolumeRemove(ctx, v.Name, mclient.VolumeRemoveOptions{}); err != nil {
 				errs = append(errs, engineError("removing volume "+v.Name, err))
 			}

@@ -13,9 +13,9 @@ import (
 )
 
 // ListAll reports every container of this kaj instance in one engine
-// call: those labelled kaj.managed=true and carrying every one of labels
-// (the instance's deploy.labels), so another kaj's containers on the same
-// engine are neither listed nor inspected. The order is List's.
+// call: those of its scope (see Scope) that also carry every one of
+// labels, so another kaj's containers on the same engine are neither
+// listed nor inspected. The order is List's.
 //
 // The status is built from the list answer alone, so some fields are
 // coarser than Inspect's: Health comes from the engine's status text
@@ -27,20 +27,16 @@ func (d *Docker) ListAll(ctx context.Context, labels map[string]string) ([]Statu
 	if err := checkLabels("labels", labels); err != nil {
 		return nil, err
 	}
-	f := mclient.Filters{}.Add("label", LabelManaged+"=true")
-	for k, v := range labels {
-		f = f.Add("label", k+"="+v)
-	}
-	res, err := d.cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: f})
+	res, err := d.cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: d.filters(labels)})
 	if err != nil {
 		return nil, engineError("listing containers", err)
 	}
 	out := make([]Status, 0, len(res.Items))
 	for _, item := range res.Items {
-		if !managed(item.Labels) || !hasLabels(item.Labels, labels) {
-			continue // the filter already said no; an old engine might not
+		if !d.owns(item.Labels) || !hasLabels(item.Labels, labels) {
+			continue // another instance's, or an old engine's loose filter
 		}
-		out = append(out, statusOfSummary(item))
+		out = append(out, d.statusOfSummary(item))
 	}
 	slices.SortFunc(out, func(a, b Status) int {
 		return strings.Compare(a.App+"\x00"+string(a.Role)+"\x00"+a.Name, b.App+"\x00"+string(b.Role)+"\x00"+b.Name)
@@ -62,7 +58,7 @@ func hasLabels(have, want map[string]string) bool {
 var exitText = regexp.MustCompile(`^(?:Exited|Restarting) \((-?\d+)\)`)
 
 // statusOfSummary is a container's status from a list answer alone.
-func statusOfSummary(c container.Summary) Status {
+func (d *Docker) statusOfSummary(c container.Summary) Status {
 	l := c.Labels
 	s := Status{
 		Container: Container{
@@ -79,7 +75,7 @@ func statusOfSummary(c container.Summary) Status {
 		s.Name = strings.TrimPrefix(c.Names[0], "/")
 	}
 	if ns := c.NetworkSettings; ns != nil {
-		if ep, ok := ns.Networks[networkName(s.App)]; ok && ep != nil {
+		if ep, ok := ns.Networks[d.Names(s.App).Network]; ok && ep != nil {
 			s.IP = ep.IPAddress
 		}
 	}

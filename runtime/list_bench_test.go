@@ -19,13 +19,13 @@ func BenchmarkDocker_ListAll(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mine := env.WithLabels(map[string]string{"kaj.instance": "a"})
+	mine := env.WithLabels(map[string]string{"owner": "a"})
 	err = env.CreateIdle(ctx, img, 1000, func(i int) string { return env.Name(fmt.Sprint("idle-", i)) }, func(i int) map[string]string {
 		inst := "a"
 		if i%2 == 1 {
 			inst = "b"
 		}
-		return map[string]string{runtime.LabelManaged: "true", runtime.LabelApp: fmt.Sprintf("app-%d", i/2), runtime.LabelRole: "app", runtime.LabelRelease: "1", "kaj.instance": inst}
+		return map[string]string{runtime.LabelManaged: "true", runtime.LabelApp: fmt.Sprintf("app-%d", i/2), runtime.LabelRole: "app", runtime.LabelRelease: "1", "owner": inst}
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -23,7 +23,7 @@ func TestStatusOfSummary(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := statusOfSummary(container.Summary{ID: "x", Names: []string{"/kaj-a-r1-abc"}, State: container.ContainerState(c.state), Status: c.text,
+			s := (&Docker{}).statusOfSummary(container.Summary{ID: "x", Names: []string{"/kaj-a-r1-abc"}, State: container.ContainerState(c.state), Status: c.text,
 				Labels: map[string]string{LabelManaged: "true", LabelApp: "a", LabelRole: "app", LabelRelease: "1"},
 				Ports: []container.PortSummary{
 					{IP: netip.MustParseAddr("::"), PrivatePort: 8080, PublicPort: 49000, Type: "tcp"},

@@ -18,8 +18,8 @@ func TestDocker_ListAll_oneInstance(t *testing.T) {
 	ctx := t.Context()
 	img := env.TestAppImage()
 	app := env.Name("listall")
-	mine := env.WithLabels(map[string]string{"kaj.instance": "a"})
-	theirs := env.WithLabels(map[string]string{"kaj.instance": "b"})
+	mine := env.WithLabels(map[string]string{"owner": "a"})
+	theirs := env.WithLabels(map[string]string{"owner": "b"})
 
 	web, err := d.StartApp(ctx, runtime.AppSpec{App: app, Release: "3", Image: img, Port: 8080, Labels: mine})
 	if err != nil {

@@ -73,7 +73,7 @@ func (d *Docker) LogBatches(ctx context.Context, id string, opts LogOptions, emi
 	if err != nil {
 		return err
 	}
-	name := containerOf(c).Name
+	name := d.containerOf(c).Name
 	o := mclient.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Follow: opts.Follow}
 	if !opts.Since.IsZero() {
 		o.Since = fmt.Sprintf("%d.%09d", opts.Since.Unix(), opts.Since.Nanosecond())

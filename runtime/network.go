@@ -8,10 +8,11 @@ import (
 	mclient "github.com/moby/moby/client"
 )
 
-// EnsureNetwork makes sure the app's bridge network, kaj-<app>, exists,
-// creating it with labels plus kaj's own when it is missing, and returns
-// its ID. A network of that name that kaj did not create for this app is
-// an ErrConflict: kaj does not join containers to a stranger's network.
+// EnsureNetwork makes sure the app's bridge network (Names(app).Network)
+// exists, creating it with labels plus the scope's and kaj's own when it
+// is missing, and returns its ID. A network of that name that is not this
+// instance's for this app is an ErrConflict: kaj does not join containers
+// to a stranger's network.
 func (d *Docker) EnsureNetwork(ctx context.Context, app string, labels map[string]string) (string, error) {
 	if err := checkApp("app", app); err != nil {
 		return "", err
@@ -23,15 +24,15 @@ func (d *Docker) EnsureNetwork(ctx context.Context, app string, labels map[strin
 }
 
 func (d *Docker) ensureNetwork(ctx context.Context, app string, labels map[string]string) (string, error) {
-	name := networkName(app)
+	name := d.Names(app).Network
 	// Engines before API 1.44 create a second network of the same name
 	// instead of refusing, so look and create under one lock.
 	defer d.locks.lock("network/" + name)()
 	res, err := d.cli.NetworkInspect(ctx, name, mclient.NetworkInspectOptions{})
 	if err == nil {
 		n := res.Network
-		if n.Name != name || !managed(n.Labels) || n.Labels[LabelApp] != app {
-			return "", fmt.Errorf("ensuring network %s: %w: a network of that name exists that kaj did not create for app %s; remove or rename it", name, ErrConflict, app)
+		if n.Name != name || !d.owns(n.Labels) || n.Labels[LabelApp] != app {
+			return "", fmt.Errorf("ensuring network: %w", foreign("network", name, app, n.Labels))
 		}
 		members := map[string]bool{}
 		for id := range n.Containers {
@@ -44,7 +45,7 @@ func (d *Docker) ensureNetwork(ctx context.Context, app string, labels map[strin
 	}
 	created, err := d.cli.NetworkCreate(ctx, name, mclient.NetworkCreateOptions{
 		Driver: "bridge",
-		Labels: labelsFor(labels, app, "", ""),
+		Labels: d.labelsFor(labels, app, "", ""),
 	})
 	if err != nil {
 		return "", engineError("creating network "+name, err)

@@ -31,15 +31,15 @@ type Object struct {
 	Labels map[string]string
 }
 
-// Reconcile lists every object labelled kaj.managed and returns those no
-// known app or release claims: what a crashed deploy left behind. known is
+// Reconcile lists every object of this instance (see Scope) and returns
+// those no known app or release claims: what a crashed deploy left behind. known is
 // asked known(app, release) for app containers and known(app, "") for the
 // app-wide objects (network, database container, volumes); an object
 // without an app label is always returned. Reconcile changes nothing and
 // never lists objects kaj did not label; RemoveObject removes what the
-// caller decides to drop.
+// caller decides to drop. Another instance's objects are never listed.
 func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) bool) ([]Object, error) {
-	f := mclient.Filters{}.Add("label", LabelManaged+"=true")
+	f := d.filters(nil)
 	var out []Object
 	claimed := func(app, release string) bool { return app != "" && known(app, release) }
 
@@ -49,6 +49,9 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 	}
 	for _, c := range cs.Items {
 		l := c.Labels
+		if !d.owns(l) {
+			continue
+		}
 		o := Object{Kind: KindContainer, ID: c.ID, App: l[LabelApp], Role: Role(l[LabelRole]), Release: l[LabelRelease], Labels: l}
 		if len(c.Names) > 0 {
 			o.Name = c.Names[0][1:]
@@ -66,6 +69,9 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 		return nil, engineError("listing kaj's networks", err)
 	}
 	for _, n := range ns.Items {
+		if !d.owns(n.Labels) {
+			continue
+		}
 		if !claimed(n.Labels[LabelApp], "") {
 			out = append(out, Object{Kind: KindNetwork, ID: n.ID, Name: n.Name, App: n.Labels[LabelApp], Labels: n.Labels})
 		}
@@ -75,6 +81,9 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 		return nil, engineError("listing kaj's volumes", err)
 	}
 	for _, v := range vs.Items {
+		if !d.owns(v.Labels) {
+			continue
+		}
 		if !claimed(v.Labels[LabelApp], "") {
 			out = append(out, Object{Kind: KindVolume, ID: v.Name, Name: v.Name, App: v.Labels[LabelApp], Role: Role(v.Labels[LabelRole]), Labels: v.Labels})
 		}
@@ -83,7 +92,7 @@ func (d *Docker) Reconcile(ctx context.Context, known func(app, release string) 
 }
 
 // RemoveObject removes an object Reconcile returned, after checking again
-// that kaj labelled it: a container after a graceful stop (its named
+// that it is this instance's: a container after a graceful stop (its named
 // volumes stay), a network, or a volume with its data.
 func (d *Docker) RemoveObject(ctx context.Context, o Object) error {
 	switch o.Kind {
@@ -96,8 +105,8 @@ func (d *Docker) RemoveObject(ctx context.Context, o Object) error {
 		if err != nil {
 			return engineError("inspecting network "+o.Name, err)
 		}
-		if !managed(res.Network.Labels) {
-			return fmt.Errorf("removing network %s: %w: it is not a kaj network", o.Name, ErrNotFound)
+		if !d.owns(res.Network.Labels) {
+			return fmt.Errorf("removing network %s: %w: it is not a network of this kaj", o.Name, ErrNotFound)
 		}
 		d.leaveNetwork(ctx, res.Network.ID)
 		if _, err := d.cli.NetworkRemove(ctx, res.Network.ID, mclient.NetworkRemoveOptions{}); err != nil {

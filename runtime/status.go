@@ -86,8 +86,8 @@ func (d *Docker) inspect(ctx context.Context, id string) (container.InspectRespo
 		return container.InspectResponse{}, engineError("inspecting container "+id, err)
 	}
 	c := res.Container
-	if c.Config == nil || !managed(c.Config.Labels) {
-		return container.InspectResponse{}, fmt.Errorf("inspecting container %s: %w: it is not a kaj container", id, ErrNotFound)
+	if c.Config == nil || !d.owns(c.Config.Labels) {
+		return container.InspectResponse{}, fmt.Errorf("inspecting container %s: %w: it is not a container of this kaj", id, ErrNotFound)
 	}
 	return c, nil
 }
@@ -97,12 +97,12 @@ func (d *Docker) container(ctx context.Context, id string) (Container, error) {
 	if err != nil {
 		return Container{}, err
 	}
-	return containerOf(c), nil
+	return d.containerOf(c), nil
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
-func containerOf(c container.InspectResponse) Container {
+func (d *Docker) containerOf(c container.InspectResponse) Container {
 	l := c.Config.Labels
 	out := Container{
 		ID:      c.ID,
@@ -114,7 +114,7 @@ func containerOf(c container.InspectResponse) Container {
 		Image:   c.Config.Image,
 	}
 	if ns := c.NetworkSettings; ns != nil {
-		if ep, ok := ns.Networks[networkName(out.App)]; ok && ep != nil {
+		if ep, ok := ns.Networks[d.Names(out.App).Network]; ok && ep != nil {
 			out.IP = ep.IPAddress
 		}
 		for _, bindings := range ns.Ports {
@@ -137,8 +137,8 @@ func containerOf(c container.InspectResponse) Container {
 	return out
 }
 
-func statusOf(c container.InspectResponse) Status {
-	s := Status{Container: containerOf(c), RestartCount: c.RestartCount}
+func (d *Docker) statusOf(c container.InspectResponse) Status {
+	s := Status{Container: d.containerOf(c), RestartCount: c.RestartCount}
 	if st := c.State; st != nil {
 		s.State = string(st.Status)
 		s.ExitCode = st.ExitCode
@@ -158,10 +158,10 @@ func (d *Docker) Inspect(ctx context.Context, id string) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	return statusOf(c), nil
+	return d.statusOf(c), nil
 }
 
-// List reports kaj's containers of app, or of every app when app is
+// List reports this kaj's containers of app, or of every app when app is
 // empty, running or not, ordered by app, role (app before db) and name.
 func (d *Docker) List(ctx context.Context, app string) ([]Status, error) {
 	if app != "" {
@@ -169,9 +169,11 @@ func (d *Docker) List(ctx context.Context, app string) ([]Status, error) {
 			return nil, err
 		}
 	}
-	f := mclient.Filters{}.Add("label", LabelManaged+"=true")
+	var f mclient.Filters
 	if app != "" {
-		f = f.Add("label", LabelApp+"="+app)
+		f = d.filters(map[string]string{LabelApp: app})
+	} else {
+		f = d.filters(nil)
 	}
 	res, err := d.cli.ContainerList(ctx, mclient.ContainerListOptions{All: true, Filters: f})
 	if err != nil {
@@ -179,6 +181,9 @@ func (d *Docker) List(ctx context.Context, app string) ([]Status, error) {
 	}
 	out := make([]Status, 0, len(res.Items))
 	for _, item := range res.Items {
+		if !d.owns(item.Labels) {
+			continue
+		}
 		c, err := d.inspect(ctx, item.ID)
 		if err != nil {
 			if isNotFound(err) {
@@ -186,7 +191,7 @@ func (d *Docker) List(ctx context.Context, app string) ([]Status, error) {
 			}
 			return nil, err
 		}
-		out = append(out, statusOf(c))
+		out = append(out, d.statusOf(c))
 	}
 	slices.SortFunc(out, func(a, b Status) int {
 		return strings.Compare(a.App+"\x00"+string(a.Role)+"\x00"+a.Name, b.App+"\x00"+string(b.Role)+"\x00"+b.Name)

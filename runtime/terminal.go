@@ -37,7 +37,7 @@ func (d *Docker) OpenTerminal(ctx context.Context, id string, spec TerminalSpec)
 	if err != nil {
 		return nil, err
 	}
-	name := containerOf(c).Name
+	name := d.containerOf(c).Name
 	if !c.State.Running {
 		return nil, fmt.Errorf("opening a terminal in %s: %w: the container is not running; start the app first", name, ErrConflict)
 	}

@@ -15,6 +15,7 @@ const (
 	LabelRole     = "kaj.role"     // "app" or "db"
 	LabelRelease  = "kaj.release"  // the release an app container runs
 	LabelDatabase = "kaj.database" // the kind of a database container
+	LabelInstance = "kaj.instance" // the kaj instance that made it (see Scope)
 )
 
 // Role is what a kaj container does for its app.
@@ -98,7 +99,7 @@ func checkEnvKey(field, k string) error {
 func checkLabels(field string, labels map[string]string) error {
 	for k := range labels {
 		switch k {
-		case LabelManaged, LabelApp, LabelRole, LabelRelease, LabelDatabase:
+		case LabelManaged, LabelApp, LabelRole, LabelRelease, LabelDatabase, LabelInstance:
 			return invalid(field, k, "is set by kaj itself; choose another label key")
 		case "":
 			return invalid(field, k, "a label needs a key")
@@ -136,14 +137,20 @@ func checkRestart(field string, r RestartPolicy) error {
 	return invalid(field, string(r), `must be "no", "always", "on-failure" or "unless-stopped" (empty means unless-stopped)`)
 }
 
-// labelsFor is extra plus kaj's own labels, which win.
-func labelsFor(extra map[string]string, app string, role Role, release string) map[string]string {
-	out := make(map[string]string, len(extra)+4)
+// labelsFor is extra plus the scope's labels plus kaj's own, which win.
+func (d *Docker) labelsFor(extra map[string]string, app string, role Role, release string) map[string]string {
+	out := make(map[string]string, len(extra)+len(d.scope.Labels)+5)
 	for k, v := range extra {
+		out[k] = v
+	}
+	for k, v := range d.scope.Labels {
 		out[k] = v
 	}
 	out[LabelManaged] = "true"
 	out[LabelApp] = app
+	if d.scope.Instance != "" {
+		out[LabelInstance] = d.scope.Instance
+	}
 	if role != "" {
 		out[LabelRole] = string(role)
 	}
@@ -154,9 +161,3 @@ func labelsFor(extra map[string]string, app string, role Role, release string) m
 }
 
 func managed(labels map[string]string) bool { return labels[LabelManaged] == "true" }
-
-func networkName(app string) string  { return "kaj-" + app }
-func databaseName(app string) string { return "kaj-" + app + "-db" }
-func defaultVolume(app string) string {
-	return "kaj-" + app + "-data"
-}

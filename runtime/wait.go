@@ -135,9 +135,9 @@ func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOption
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	err := d.pollAlive(wctx, db.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
-		ip := containerOf(c).IP
+		ip := d.containerOf(c).IP
 		if !ip.IsValid() {
-			return retryable{fmt.Errorf("no address on network %s yet", networkName(db.App))}
+			return retryable{fmt.Errorf("no address on network %s yet", d.Names(db.App).Network)}
 		}
 		addr := netip.AddrPortFrom(ip, uint16(k.port)).String()
 		if err := probeDatabase(ctx, dial, db.Kind, addr, opts.User, opts.Password); err != nil {
@@ -261,7 +261,7 @@ func (d *Docker) pollAlive(ctx context.Context, id string, b Backoff, probe func
 // too. Without that address (a container on another network driver), or
 // without a port to ask, the port it publishes on the host.
 func (d *Docker) probeAddr(c container.InspectResponse, port int) netip.AddrPort {
-	out := containerOf(c)
+	out := d.containerOf(c)
 	if out.IP.IsValid() {
 		if port == 0 && c.NetworkSettings != nil {
 			for p := range c.NetworkSettings.Ports {

@@ -15,7 +15,7 @@ import (
 )
 
 func (s *Server) version(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"version": buildinfo.Version()})
+	return c.JSON(fiber.Map{"version": buildinfo.Version(), "instance": s.opts.Instance})
 }
 
 // recoverer turns a handler's panic into a 500 with the stack in the log,
@@ -49,6 +49,8 @@ const firstCheck = 500 * time.Millisecond
 type healthReport struct {
 	Status  string `json:"status"`
 	Version string `json:"version"`
+	// Instance is this kaj's instance ID (see README, Isolation).
+	Instance string `json:"instance,omitempty"`
 	// Starting is true until kaj's start-up work with the engine
 	// (reconcile, routes) is done: kaj serves meanwhile, and refuses
 	// changes to apps (503).
@@ -86,7 +88,7 @@ type engineHealth struct {
 // finding; only in kaj's first moments, before the watcher's first check,
 // does it ask the engine itself, for firstCheck at most.
 func (s *Server) healthz(c *fiber.Ctx) error {
-	rep := healthReport{Status: "ok", Version: buildinfo.Version(), LogStreams: s.opts.Hub.OpenStreams()}
+	rep := healthReport{Status: "ok", Version: buildinfo.Version(), Instance: s.opts.Instance, LogStreams: s.opts.Hub.OpenStreams()}
 	if err := s.opts.Store.Ping(); err != nil {
 		rep.Store.Error = err.Error()
 		rep.Status = "unavailable"

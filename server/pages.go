@@ -141,7 +141,7 @@ func pageHeaders(c *fiber.Ctx, code int) {
 }
 
 func (p *site) base(c *fiber.Ctx, nav string) dashboard.Base {
-	b := dashboard.Base{Nav: nav, Version: buildinfo.Version()}
+	b := dashboard.Base{Nav: nav, Version: buildinfo.Version(), Instance: p.s.opts.Instance}
 	if id, ok := c.Locals(localUser).(identity); ok {
 		b.User = id.User
 		b.Role, b.CanDeploy, b.IsAdmin = string(id.Role), id.Role.Allows(auth.Deployer), id.Role.Allows(auth.Admin)

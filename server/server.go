@@ -53,6 +53,9 @@ type LogReader interface {
 
 // Options are the server's dependencies and settings.
 type Options struct {
+	// Instance is this kaj's instance ID, shown on every page and in
+	// /healthz.
+	Instance string
 	Store    *store.Store
 	Engine   Engine
 	Apps     *apps.Service

@@ -431,6 +431,11 @@ func (t *Tx) DeleteApp(name string, keepData bool) error {
 			return err
 		}
 	}
+	if !keepData {
+		if err := t.forgetLegacy(name); err != nil {
+			return err
+		}
+	}
 	if err := b.Delete([]byte(name)); err != nil {
 		return err
 	}

@@ -43,6 +43,10 @@ type Release struct {
 	StartedAt   time.Time  `json:"started_at"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
 	Version     uint64     `json:"version"`
+	// Stopped are the serving containers this deploy (or a restart of
+	// the live release) stopped to free a fixed host port, until it ends:
+	// a kaj killed meanwhile starts them again when it reconciles.
+	Stopped []string `json:"stopped,omitempty"`
 
 	// Snapshot is the ID of the backup of the app's database taken as the
 	// deploy's first step (snapshot before deploy); empty when none was.

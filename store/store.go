@@ -144,7 +144,7 @@ func (s *Store) Update(fn func(*Tx) error) error {
 }
 
 // SchemaVersion is the layout this kaj writes.
-const SchemaVersion = 7
+const SchemaVersion = 8
 
 // migrations[i] moves a file from schema i to i+1. Append, never edit.
 var migrations = []func(*bolt.Tx) error{
@@ -188,6 +188,7 @@ var migrations = []func(*bolt.Tx) error{
 	},
 	migrateNotify,            // 5 -> 6: notification targets (store/notify.go)
 	migrateWebhookDeliveries, // 6 -> 7: webhook delivery IDs, for replay refusal
+	migrateInstance,          // 7 -> 8: the instance ID, and the names of the engine objects made before it (store/instance.go)
 }
 
 func migrate(tx *bolt.Tx) error {

@@ -54,7 +54,8 @@ func BenchmarkLogFanout(b *testing.B) {
 	}
 	// The measured containers are the app's, labelled as kaj labels its
 	// own, with the log options each case needs; the app network too.
-	if _, err := env.Client.NetworkCreate(b.Context(), "kaj-"+name, mclient.NetworkCreateOptions{Labels: env.WithLabels(map[string]string{runtime.LabelManaged: "true", runtime.LabelApp: name})}); err != nil {
+	benchInstance = instanceOf(b, p.URL)
+	if _, err := env.Client.NetworkCreate(b.Context(), "kaj-"+name, mclient.NetworkCreateOptions{Labels: env.WithLabels(map[string]string{runtime.LabelManaged: "true", runtime.LabelApp: name, runtime.LabelInstance: benchInstance})}); err != nil {
 		b.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
@@ -80,6 +81,26 @@ func BenchmarkLogFanout(b *testing.B) {
 	})
 }
 
+// benchInstance is the instance ID of the kaj under measure, which the
+// containers made for it carry.
+var benchInstance string
+
+// instanceOf reads a kaj's instance ID from its /healthz.
+func instanceOf(b *testing.B, url string) string {
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var h struct {
+		Instance string `json:"instance"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		b.Fatal(err)
+	}
+	return h.Instance
+}
+
 // floodContainer starts an app container of testapp for app with
 // json-file's max-size set, and returns its ID and URL.
 func floodContainer(b *testing.B, env *testutil.Env, img, app, release, maxSize string) (string, string) {
@@ -88,7 +109,7 @@ func floodContainer(b *testing.B, env *testutil.Env, img, app, release, maxSize 
 	res, err := env.Client.ContainerCreate(ctx, mclient.ContainerCreateOptions{
 		Name: env.Name("flood-" + maxSize),
 		Config: &container.Config{Image: img, ExposedPorts: network.PortSet{port: {}},
-			Labels: env.WithLabels(map[string]string{runtime.LabelManaged: "true", runtime.LabelApp: app, runtime.LabelRole: "app", runtime.LabelRelease: release})},
+			Labels: env.WithLabels(map[string]string{runtime.LabelManaged: "true", runtime.LabelApp: app, runtime.LabelRole: "app", runtime.LabelRelease: release, runtime.LabelInstance: benchInstance})},
 		HostConfig: &container.HostConfig{
 			LogConfig:    container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": maxSize, "max-file": "3"}},
 			PortBindings: network.PortMap{port: {{HostIP: netip.MustParseAddr("127.0.0.1"), HostPort: ""}}},

@@ -61,7 +61,13 @@ func TestKajImage_deploysFromItsOwnNetwork(t *testing.T) {
 	if code, body := kajtest.Visit(t, "http://"+name+".localhost:"+u.Port()+"/healthz"); code != 200 {
 		t.Fatalf("the app through the router in kaj's container: %d %s\n%s", code, body, k.logs(t, env))
 	}
-	net, err := env.Client.NetworkInspect(ctx, "kaj-"+name, mclient.NetworkInspectOptions{})
+	// The network's name carries kaj's instance ID: find it by its labels.
+	nets, err := env.Client.NetworkList(ctx, mclient.NetworkListOptions{Filters: mclient.Filters{}.Add("label", "kaj.app="+name).Add("label", testutil.Label+"="+env.ID)})
+	if err != nil || len(nets.Items) != 1 {
+		t.Fatalf("the app's networks: %+v %v", nets.Items, err)
+	}
+	netName := nets.Items[0].Name
+	net, err := env.Client.NetworkInspect(ctx, netName, mclient.NetworkInspectOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +78,7 @@ func TestKajImage_deploysFromItsOwnNetwork(t *testing.T) {
 	if code, body := c.Do("DELETE", "/api/v1/apps/"+name+"?data=true", nil); code != 204 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
-	if _, err := env.Client.NetworkInspect(ctx, "kaj-"+name, mclient.NetworkInspectOptions{}); err == nil {
+	if _, err := env.Client.NetworkInspect(ctx, netName, mclient.NetworkInspectOptions{}); err == nil {
 		t.Fatal("the app's network outlived the app: kaj's container still holds it")
 	}
 }

@@ -152,7 +152,7 @@ func sqlTry(t *testing.T, k *kajtest.Kaj, c *kajtest.Client, app, kind, stmt str
 	}
 	var out, errb bytes.Buffer
 	opts.Stdout, opts.Stderr = &out, &errb
-	code, err := k.Engine.Exec(context.Background(), "kaj-"+app+"-db", opts)
+	code, err := k.Engine.Exec(context.Background(), k.Engine.Names(app).Database, opts)
 	if err != nil || code != 0 {
 		return "", fmt.Errorf("%s in %s: exit %d, %v: %s", stmt, app, code, err, errb.String())
 	}

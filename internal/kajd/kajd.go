@@ -127,6 +127,17 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	k.bg, k.stopBG = context.WithCancel(context.WithoutCancel(ctx))
 	k.started = make(chan struct{})
+	labels := map[string]string{}
+	for k, v := range cfg.Deploy.Labels {
+		labels[k] = v
+	}
+	for k, v := range opts.Labels {
+		labels[k] = v
+	}
+	if labels, err = scopeEngine(k.Engine, st, labels); err != nil {
+		return nil, err
+	}
+	log.Info("kaj instance", "id", k.Engine.Instance())
 	k.Registry, err = registry.New(registry.Options{
 		Engine:      k.Engine.Client(),
 		Insecure:    cfg.Registry.Insecure,
@@ -135,13 +146,6 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	labels := map[string]string{}
-	for k, v := range cfg.Deploy.Labels {
-		labels[k] = v
-	}
-	for k, v := range opts.Labels {
-		labels[k] = v
 	}
 	if cfg.Metrics.Listen != "" {
 		if k.metricsLn, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
@@ -164,7 +168,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		return nil, err
 	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
-		Snapshot:        apps.NewSnapshotter(st, k.Backups, log),
+		Snapshot:        apps.NewSnapshotter(st, k.Backups, k.Engine, log),
 		Router:          dr,
 		Observe:         obs.deploy,
 		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
@@ -212,7 +216,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		routes = k.FrontDoor
 	}
 	k.Stats = stats.NewHub(k.Engine, stats.Options{Linger: 5 * time.Second})
-	builder, err := newBuilder(cfg, k, lintOpts, labels, log)
+	// Built images carry the instance too: a build prunes only its own.
+	imageLabels := map[string]string{runtime.LabelInstance: k.Engine.Instance()}
+	for k, v := range labels {
+		imageLabels[k] = v
+	}
+	builder, err := newBuilder(cfg, k, lintOpts, imageLabels, log)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +236,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		return nil, err
 	}
 	k.Server, err = server.New(server.Options{
-		Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
+		Instance: k.Engine.Instance(), Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
 		Jobs: jm, Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
 		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies, ConfirmWindow: cfg.Auth.ConfirmWindow.D(),
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
@@ -351,6 +360,39 @@ func (k *Kaj) Close() error {
 		k.Engine.Close()
 	}
 	return k.Store.Close()
+}
+
+// scopeEngine keeps the engine client to this kaj's objects: its
+// instance ID and deploy labels, and the names its apps had before
+// instance IDs. The ID is the store's, made on its first start, unless
+// deploy.labels sets kaj.instance, the way instances sharing an engine
+// were told apart before kaj had IDs of its own: their objects carry that
+// value already. It returns the labels without kaj.instance, which the
+// engine client adds itself.
+func scopeEngine(d *runtime.Docker, st *store.Store, labels map[string]string) (map[string]string, error) {
+	id, err := st.Instance()
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := labels[runtime.LabelInstance]; ok {
+		if err := runtime.CheckInstance(v); err != nil {
+			return nil, fmt.Errorf("deploy.labels: kaj.instance is this kaj's instance ID, in the names of what it creates: %w", err)
+		}
+		id = v
+	}
+	scoped := make(map[string]string, len(labels))
+	for k, v := range labels {
+		if k != runtime.LabelInstance {
+			scoped[k] = v
+		}
+	}
+	return scoped, d.SetScope(runtime.Scope{Instance: id, Labels: scoped, Legacy: func(app string) (runtime.Names, bool) {
+		n, ok, err := st.Legacy(app)
+		if err != nil || !ok {
+			return runtime.Names{}, false
+		}
+		return runtime.Names{Network: n.Network, Database: n.Database, Volume: n.Volume, Prefix: n.Prefix}, true
+	}})
 }
 
 func storeCredentials(st *store.Store) registry.Credentials {
