@@ -141,11 +141,15 @@ type Docker struct {
 
 // Deploy tunes the deploy pipeline.
 type Deploy struct {
-	DatabaseAlias    string   `toml:"database_alias"`
-	PublishAddress   string   `toml:"publish_address"`
-	DatabaseTimeout  Duration `toml:"database_timeout"`
-	HealthTimeout    Duration `toml:"health_timeout"`
-	StopTimeout      Duration `toml:"stop_timeout"`
+	DatabaseAlias   string   `toml:"database_alias"`
+	PublishAddress  string   `toml:"publish_address"`
+	DatabaseTimeout Duration `toml:"database_timeout"`
+	HealthTimeout   Duration `toml:"health_timeout"`
+	StopTimeout     Duration `toml:"stop_timeout"`
+	// StableFor is how long a new container must run, answering its
+	// health check and without a restart, before the route switches to
+	// it; "0s" switches at the first passing check.
+	StableFor        Duration `toml:"stable_for"`
 	KeepReleases     int      `toml:"keep_releases"`
 	ReconcileOnStart bool     `toml:"reconcile_on_start"`
 	// Labels are added to every container, network and volume kaj
@@ -202,6 +206,7 @@ func Default() Config {
 			DatabaseTimeout:  Duration(2 * time.Minute),
 			HealthTimeout:    Duration(time.Minute),
 			StopTimeout:      Duration(10 * time.Second),
+			StableFor:        Duration(time.Second),
 			KeepReleases:     20,
 			ReconcileOnStart: true,
 			Labels:           map[string]string{},
@@ -470,6 +475,9 @@ func (c Config) Validate() error {
 		if k == "" || strings.HasPrefix(k, "kaj.") && k != "kaj.instance" && k != "kaj.test" {
 			return fmt.Errorf("deploy.labels: %q is reserved; kaj's own labels start with \"kaj.\"", k)
 		}
+	}
+	if s := c.Deploy.StableFor; s < 0 || s > c.Deploy.HealthTimeout {
+		return errors.New("deploy.stable_for: must be between \"0s\" (switch at the first passing check) and deploy.health_timeout, like \"1s\"")
 	}
 	if c.Deploy.KeepReleases < 1 {
 		return errors.New("deploy.keep_releases: must be at least 1")

@@ -176,6 +176,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		DatabaseTimeout: cfg.Deploy.DatabaseTimeout.D(),
 		HealthTimeout:   cfg.Deploy.HealthTimeout.D(),
 		StopTimeout:     cfg.Deploy.StopTimeout.D(),
+		StableFor:       stableFor(cfg.Deploy.StableFor.D()),
 		KeepReleases:    cfg.Deploy.KeepReleases,
 		Labels:          labels,
 		Backoff:         opts.Backoff,
@@ -480,4 +481,13 @@ func (k *Kaj) pruneEvents() {
 	if n > 0 {
 		k.log.Info("pruned the audit trail", "deleted", n, "keep_days", k.events.KeepDays, "keep", k.events.Keep)
 	}
+}
+
+// stableFor turns the configured window into the deploy option's terms,
+// where zero means the default and a negative value no window.
+func stableFor(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
