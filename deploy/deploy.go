@@ -100,7 +100,17 @@ type Options struct {
 	// Snapshot, when set, backs up the database of an app whose
 	// definition asks for it as a deploy's first step (see StepSnapshot).
 	Snapshot Snapshotter
-	Logger   *slog.Logger
+	// Cluster, when set, is the Docker Swarm kaj's engine manages: apps
+	// deploy as services (see Cluster) and the route follows their
+	// tasks.
+	Cluster Cluster
+	// PushTo is the registry repository prefix where an image only the
+	// manager has is pushed for a swarm's other nodes; see shipImage.
+	PushTo string
+	// Probe, when set, replaces kaj's HTTP health check of a swarm task
+	// at its published address (tests).
+	Probe  func(ctx context.Context, addr, path string) error
+	Logger *slog.Logger
 }
 
 // Deployer runs deploys. It is safe for concurrent use.
@@ -111,8 +121,9 @@ type Deployer struct {
 	opts Options
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	busy map[string]bool
+	mu        sync.Mutex
+	busy      map[string]bool
+	followers map[string]*follower
 }
 
 // New returns a Deployer.
@@ -312,7 +323,11 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 			return d.fail(r, err)
 		}
 	}
-	if err := d.pipeline(ctx, r, a, sec, env); err != nil {
+	pipeline := d.pipeline
+	if d.opts.Cluster != nil {
+		pipeline = d.swarmPipeline
+	}
+	if err := pipeline(ctx, r, a, sec, env); err != nil {
 		return d.fail(r, err)
 	}
 	return d.succeed(r)

@@ -54,4 +54,7 @@ const (
 	ActionBackupPrune   Action = "backup.prune"
 	ActionDBRestore     Action = "database.restore"
 	ActionDBRestoreErr  Action = "database.restore.fail"
+	// ActionDBStranded: a swarm cannot place the database's task, the
+	// node holding its volume being down.
+	ActionDBStranded Action = "database.stranded"
 )

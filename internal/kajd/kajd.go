@@ -77,6 +77,8 @@ type Kaj struct {
 	log               *slog.Logger
 	httpLn, httpsLn   net.Listener
 	metricsLn         net.Listener
+	// swarm is set when kaj drives a Docker Swarm (runtime.mode).
+	swarm bool
 }
 
 // Open builds kaj from cfg: it creates the data directory (0700) and key,
@@ -127,6 +129,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 			log.Info("kaj runs in a container: it joins each app's network to reach the app and its database")
 		}
 	}
+	if k.swarm, err = swarmMode(ctx, cfg.Runtime.Mode, k.Engine, reachable); err != nil {
+		return nil, err
+	}
+	if k.swarm {
+		log.Info("runtime: docker swarm: apps run as services across the swarm's nodes")
+	}
 	k.Registry, err = registry.New(registry.Options{
 		Engine:      k.Engine.Client(),
 		Insecure:    cfg.Registry.Insecure,
@@ -172,7 +180,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 			log.Info("removed abandoned backup verifications", "apps", swept)
 		}
 	}
+	var cluster deploy.Cluster
+	if k.swarm {
+		cluster = k.Engine
+	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
+		Cluster:         cluster,
+		PushTo:          cfg.Runtime.PushTo,
 		Snapshot:        apps.NewSnapshotter(st, k.Backups, log),
 		Router:          dr,
 		Observe:         obs.deploy,
@@ -203,7 +217,9 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		// Routes come back from the store and the engine before the
 		// router takes its first request: a restart loses none.
 		var cs []runtime.Status
-		if reachable {
+		// On a swarm the follower fills each route with the app's
+		// healthy tasks as soon as kaj serves.
+		if reachable && !k.swarm {
 			if cs, err = k.Deployer.Containers(ctx, ""); err != nil {
 				log.Warn("listing containers for the routes; apps answer 503 until they start again", "err", err)
 			}
@@ -255,6 +271,30 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	ok = true
 	return k, nil
+}
+
+// swarmMode decides whether kaj drives a swarm: "swarm" insists on the
+// engine being a swarm manager, "auto" follows what it is, and "docker"
+// never asks. An unreachable engine in "auto" means docker: kaj must start
+// to say what is wrong.
+func swarmMode(ctx context.Context, mode string, e *runtime.Docker, reachable bool) (bool, error) {
+	switch {
+	case mode == config.RuntimeDocker:
+		return false, nil
+	case !reachable:
+		return mode == config.RuntimeSwarm, nil
+	}
+	info, err := e.Swarm(ctx)
+	if err != nil {
+		if mode == config.RuntimeSwarm {
+			return false, fmt.Errorf("runtime.mode = \"swarm\": %w", err)
+		}
+		return false, nil
+	}
+	if mode == config.RuntimeSwarm && !info.Manager {
+		return false, errors.New("runtime.mode = \"swarm\", but kaj's engine is not a swarm manager: run 'docker swarm init' on it (or point docker.host at a manager), or set runtime.mode to \"auto\" or \"docker\"")
+	}
+	return info.Manager, nil
 }
 
 // OpenStore opens the store in cfg's data directory (0700, created when
@@ -310,6 +350,9 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// Notifications go out from one worker, and one engine events
 	// subscription serves all of kaj's crash and restart-loop alerts.
+	if k.swarm {
+		run("swarm tasks", func() error { k.Deployer.FollowSwarm(ctx, time.Second); return nil })
+	}
 	run("notifier", func() error { k.Notifier.Run(ctx); return nil })
 	run("engine events", func() error { k.Notifier.Watch(ctx, k.Engine, notify.DefaultLoop, 5*time.Second); return nil })
 	err := k.Server.Serve(ctx, ln)
