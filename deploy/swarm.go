@@ -321,9 +321,8 @@ func (d *Deployer) waitRollout(ctx context.Context, a store.App, release string)
 	if timeout == 0 {
 		timeout = runtime.DefaultHealthTimeout
 	}
-	// Each replica is replaced in turn, each watched for the monitor
-	// period: the wait grows with them.
-	timeout += time.Duration(n) * 10 * time.Second
+	// Each replica is replaced in turn, each given the health timeout.
+	timeout *= time.Duration(n)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	f := d.follower(a.Name)
