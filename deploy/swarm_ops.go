@@ -157,9 +157,9 @@ func (d *Deployer) swarmDelete(ctx context.Context, app string, deleteData bool,
 }
 
 // swarmContainers reports app's tasks that swarm means to run as
-// container statuses (every app's for ""): ID the task's container (the
-// task's ID while it has none), name <service>.<slot>, the node's address
-// and port as the published address.
+// container statuses (every app's for ""): ID the task's container on
+// the manager, the task's elsewhere; name <service>.<slot>@<node>; the
+// node's address and port as the published address.
 func (d *Deployer) swarmContainers(ctx context.Context, app string) ([]runtime.Status, error) {
 	names := []string{app}
 	if app == "" {
@@ -172,6 +172,10 @@ func (d *Deployer) swarmContainers(ctx context.Context, app string) ([]runtime.S
 			names = append(names, a.Name)
 		}
 	}
+	info, err := d.opts.Cluster.Swarm(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []runtime.Status
 	for _, n := range names {
 		ts, err := d.opts.Cluster.Tasks(ctx, n)
@@ -182,8 +186,10 @@ func (d *Deployer) swarmContainers(ctx context.Context, app string) ([]runtime.S
 			if t.Desired != "running" {
 				continue
 			}
+			// A container on the manager is read as one (logs, stats, a
+			// terminal); elsewhere only the task is within reach.
 			id := t.ContainerID
-			if id == "" {
+			if id == "" || t.NodeID != info.NodeID {
 				id = t.ID
 			}
 			name := runtime.AppServiceName(t.App)

@@ -231,7 +231,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 			log.Error("loading uploaded certificates", "err", err)
 		}
 	}
-	k.Hub = logstream.NewHub(LogSource(k.Engine), logstream.Options{Linger: 5 * time.Second})
+	var logs logReader = k.Engine
+	if k.swarm {
+		// Tasks on other nodes are read through the manager: still one
+		// engine stream per task, however many viewers.
+		logs = runtime.SwarmLogs{D: k.Engine}
+	}
+	k.Hub = logstream.NewHub(engineLogs{logs}, logstream.Options{Linger: 5 * time.Second})
 	obs.hub(k.Hub)
 	var origins []string
 	if cfg.Server.PublicURL != "" {
@@ -259,7 +265,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	k.Server, err = server.New(server.Options{
 		Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
-		Jobs: jm, Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
+		Jobs: jm, Hub: k.Hub, Logs: logs, Lint: lintOpts, Logger: log,
 		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies,
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
@@ -398,7 +404,13 @@ func storeCredentials(st *store.Store) registry.Credentials {
 // LogSource reads containers' logs through the engine for the hub.
 func LogSource(d *runtime.Docker) logstream.Source { return engineLogs{d} }
 
-type engineLogs struct{ d *runtime.Docker }
+// logReader reads one container's or swarm task's log.
+type logReader interface {
+	Logs(ctx context.Context, id string, opts runtime.LogOptions, emit func(runtime.LogLine) error) error
+	LogBatches(ctx context.Context, id string, opts runtime.LogOptions, emit func([]runtime.LogLine) error) error
+}
+
+type engineLogs struct{ d logReader }
 
 func (e engineLogs) Tail(ctx context.Context, id string, n int) ([]logstream.Line, error) {
 	var out []logstream.Line
