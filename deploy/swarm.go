@@ -197,7 +197,9 @@ func (d *Deployer) waitDatabaseTask(ctx context.Context, spec runtime.DatabaseSp
 	pendingSince := time.Time{}
 	for {
 		ts, err := d.opts.Cluster.Tasks(ctx, spec.App)
-		if err == nil {
+		if err != nil {
+			last = "listing tasks: " + err.Error()
+		} else {
 			for _, t := range ts {
 				if t.Role != runtime.RoleDB || t.Desired != "running" {
 					continue

@@ -438,9 +438,21 @@ func (d *Docker) RemoveService(ctx context.Context, app string, role Role) error
 // run first, then by slot. Each carries its node and, for a running app
 // task, the address its port is published on.
 func (d *Docker) Tasks(ctx context.Context, app string) ([]Task, error) {
-	f := mclient.Filters{}.
-		Add("service", AppServiceName(app)).
-		Add("service", DatabaseServiceName(app))
+	// Tasks are filtered by their services' IDs: the manager refuses a
+	// filter naming a service that does not exist (yet).
+	res, err := d.cli.ServiceList(ctx, mclient.ServiceListOptions{Filters: mclient.Filters{}.Add("label", LabelManaged+"=true", LabelApp+"="+app)})
+	if err != nil {
+		return nil, engineError("listing the services of "+app, err)
+	}
+	f := mclient.Filters{}
+	for _, s := range res.Items {
+		if s.Spec.Name == AppServiceName(app) || s.Spec.Name == DatabaseServiceName(app) {
+			f.Add("service", s.ID)
+		}
+	}
+	if len(f) == 0 {
+		return nil, nil
+	}
 	return d.tasks(ctx, f, app)
 }
 
