@@ -131,6 +131,7 @@ func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, 
 		v.Certificates = s.opts.Routes.Certs(r.app)
 	}
 	v.LastBackup = s.lastBackup(name)
+	withProblem(s.opts.Deployer, &v)
 	return v, engErr, nil
 }
 
@@ -167,6 +168,7 @@ func (s *Service) ListVersion(ctx context.Context, known string) ([]View, string
 	for i, r := range recs {
 		out[i] = NewView(r.app, cs[r.app.Name], r.releases, s.opts.Deployer.Busy(r.app.Name), engErr == nil, s.urls(r.app))
 		out[i].LastBackup = s.lastBackup(r.app.Name)
+		withProblem(s.opts.Deployer, &out[i])
 	}
 	return out, version, engErr, nil
 }

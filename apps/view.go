@@ -104,6 +104,27 @@ type View struct {
 	Certificates []DomainCert `json:"certificates,omitempty"`
 	// LastBackup is the state of its newest backup; nil when none.
 	LastBackup *BackupState `json:"last_backup,omitempty"`
+	// Problem is what needs a person now, said with what to do: on a
+	// swarm, a database that cannot be placed because the node holding
+	// its volume is down. Empty when nothing.
+	Problem string `json:"problem,omitempty"`
+}
+
+// problems is a Deployer that knows of trouble outside any operation.
+type problems interface {
+	Problem(app string) string
+}
+
+// withProblem adds what d knows is wrong with v's app to v: a stranded
+// database is the database's state.
+func withProblem(d Deployer, v *View) {
+	p, ok := d.(problems)
+	if !ok {
+		return
+	}
+	if v.Problem = p.Problem(v.Name); v.Problem != "" && v.Database != nil {
+		v.DBState, v.DBText = StateFailed, v.Problem
+	}
 }
 
 // NewView works out an app's state. cs are the app's containers,

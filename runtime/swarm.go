@@ -838,7 +838,11 @@ func (d *Docker) PendingReason(ctx context.Context, t Task, volume string) strin
 		return "database task cannot be placed: the node holding volume " + volume + " is gone"
 	}
 	if n.State != "ready" || n.Availability != "active" {
-		return fmt.Sprintf("database task cannot be placed: node %s holding volume %s is %s (%s); bring it back or restore a backup", n.Hostname, volume, n.State, n.Availability)
+		state := n.State
+		if n.State == "ready" {
+			state = "set to " + n.Availability
+		}
+		return fmt.Sprintf("database task cannot be placed: node %s holding volume %s is %s; bring it back or restore a backup", n.Hostname, volume, state)
 	}
 	return "database task cannot be placed: " + strings.TrimSpace(t.Err+" "+t.Message)
 }

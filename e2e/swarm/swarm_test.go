@@ -91,6 +91,12 @@ func startKaj(t *testing.T, c *swarmtest.Cluster, env *testutil.Env) *kajtest.Ka
 // network and data when the test ends.
 func createApp(t *testing.T, k *kajtest.Kaj, body map[string]any) string {
 	t.Helper()
+	return createAppData(t, k, body, true)
+}
+
+// createAppData is createApp deleting the data at the end, or not.
+func createAppData(t *testing.T, k *kajtest.Kaj, body map[string]any, deleteData bool) string {
+	t.Helper()
 	c := k.Login(t)
 	if code, b := c.Do("POST", "/api/v1/apps", body); code != 201 {
 		t.Fatalf("create: %d %s", code, b)
@@ -99,7 +105,7 @@ func createApp(t *testing.T, k *kajtest.Kaj, body map[string]any) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
-		if err := k.Deployer.Delete(ctx, app, true, "test"); err != nil {
+		if err := k.Deployer.Delete(ctx, app, deleteData, "test"); err != nil {
 			t.Errorf("deleting %s: %v", app, err)
 		}
 	})
@@ -426,5 +432,105 @@ func TestSwarm_workerLost(t *testing.T) {
 	}
 	if len(seen) != 3 {
 		t.Fatalf("answers from %v, want the 3 tasks %v", seen, want)
+	}
+}
+
+// TestSwarm_databaseStranded: a database whose volume lives on a worker
+// stays there when that worker stops, and kaj says so loudly, with what
+// to do; when the worker is back, the database runs there again.
+func TestSwarm_databaseStranded(t *testing.T) {
+	c := swarmtest.Shared(t)
+	env := testutil.NewEnv(t)
+	img := appImage(t, c, env, "kaj-swarm-strand")
+	dbImg := c.PushImage(t, env.MariaDBImage())
+	k := startKaj(t, c, env)
+	name := env.Name("strand")
+	volume := name + "-data"
+	worker := c.Nodes()[1]
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	// The volume is on the worker: as if the database had first run there.
+	label := exec.Command("docker", "-H", c.Manager(), "node", "update", "--label-add", runtime.LabelVolumeNode+volume+"=true", worker.NodeID)
+	if out, err := label.CombinedOutput(); err != nil {
+		t.Fatalf("labelling the worker: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command("docker", "-H", c.Manager(), "node", "update", "--label-rm", runtime.LabelVolumeNode+volume, worker.NodeID).Run()
+		for i := 0; i < 60; i++ {
+			if err := exec.Command("docker", "-H", worker.Host, "volume", "rm", volume).Run(); err == nil {
+				return
+			}
+			time.Sleep(time.Second)
+		}
+		t.Errorf("volume %s left on %s", volume, worker.Hostname)
+	})
+	app := createAppData(t, k, map[string]any{
+		"name": name, "image": img, "port": 8080, "health_path": "/healthz", "replicas": 2,
+		"database": map[string]any{"kind": "mariadb", "image": dbImg},
+	}, false)
+	deploy(t, k, app)
+	for _, ts := range tasks(t, k, app) {
+		if ts.Role == runtime.RoleDB && ts.Serving() && ts.NodeID != worker.NodeID {
+			t.Fatalf("database runs on %s, not on %s which holds its volume", ts.Node, worker.Hostname)
+		}
+	}
+	if err := c.StopNode(1); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	t.Cleanup(func() {
+		if stopped {
+			c.StartNode(1)
+			c.WaitNode(context.Background(), 1, swarm.NodeStateReady)
+		}
+	})
+	want := "node " + worker.Hostname + " holding volume " + volume + " is down"
+	for k.Deployer.Problem(app) == "" {
+		if ctx.Err() != nil {
+			t.Fatalf("kaj did not report the stranded database; tasks %+v", tasks(t, k, app))
+		}
+		time.Sleep(time.Second)
+	}
+	if p := k.Deployer.Problem(app); !strings.Contains(p, want) || !strings.Contains(p, "bring it back or restore a backup") {
+		t.Fatalf("problem %q, want it to say %q and what to do", p, want)
+	}
+	var view struct {
+		Problem string `json:"problem"`
+		DBText  string `json:"db_text"`
+	}
+	if code := k.Login(t).JSON("GET", "/api/v1/apps/"+app, nil, &view); code != 200 || !strings.Contains(view.Problem, want) || view.DBText != view.Problem {
+		t.Fatalf("the app's view: %d %+v", code, view)
+	}
+	evs, err := k.Store.Events(0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range evs {
+		found = found || e.Action == store.ActionDBStranded && e.Target == app && strings.Contains(e.Detail, want)
+	}
+	if !found {
+		t.Fatal("no database.stranded event")
+	}
+	t.Logf("reported: %s", k.Deployer.Problem(app))
+	if err := c.StartNode(1); err != nil {
+		t.Fatal(err)
+	}
+	stopped = false
+	if err := c.WaitNode(ctx, 1, swarm.NodeStateReady); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		back := false
+		for _, ts := range tasks(t, k, app) {
+			back = back || ts.Role == runtime.RoleDB && ts.Serving() && ts.NodeID == worker.NodeID
+		}
+		if back && k.Deployer.Problem(app) == "" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the database did not return to %s: %+v (problem %q)", worker.Hostname, tasks(t, k, app), k.Deployer.Problem(app))
+		}
+		time.Sleep(time.Second)
 	}
 }
