@@ -37,7 +37,7 @@ func TestMain(m *testing.M) { swarmtest.Main(m) }
 // appImage is the test app with a health check of its own, pushed to the
 // cluster's registry: swarm counts a task running only once it answers,
 // so a start-first update keeps the replaced task until then.
-func appImage(t *testing.T, c *swarmtest.Cluster, env *testutil.Env, repo string, extra ...string) string {
+func appImage(t testing.TB, c *swarmtest.Cluster, env *testutil.Env, repo string, extra ...string) string {
 	t.Helper()
 	layer, err := testutil.TestAppLayer()
 	if err != nil {
@@ -76,7 +76,7 @@ func appImage(t *testing.T, c *swarmtest.Cluster, env *testutil.Env, repo string
 }
 
 // startKaj runs kaj on the cluster's manager in swarm mode.
-func startKaj(t *testing.T, c *swarmtest.Cluster, env *testutil.Env) *kajtest.Kaj {
+func startKaj(t testing.TB, c *swarmtest.Cluster, env *testutil.Env) *kajtest.Kaj {
 	t.Helper()
 	return kajtest.Start(t, env, func(cfg *config.Config) {
 		cfg.Docker.Host = c.Manager()
@@ -89,13 +89,13 @@ func startKaj(t *testing.T, c *swarmtest.Cluster, env *testutil.Env) *kajtest.Ka
 
 // createApp makes an app through the API and removes it, its services,
 // network and data when the test ends.
-func createApp(t *testing.T, k *kajtest.Kaj, body map[string]any) string {
+func createApp(t testing.TB, k *kajtest.Kaj, body map[string]any) string {
 	t.Helper()
 	return createAppData(t, k, body, true)
 }
 
 // createAppData is createApp deleting the data at the end, or not.
-func createAppData(t *testing.T, k *kajtest.Kaj, body map[string]any, deleteData bool) string {
+func createAppData(t testing.TB, k *kajtest.Kaj, body map[string]any, deleteData bool) string {
 	t.Helper()
 	c := k.Login(t)
 	if code, b := c.Do("POST", "/api/v1/apps", body); code != 201 {
@@ -112,7 +112,7 @@ func createAppData(t *testing.T, k *kajtest.Kaj, body map[string]any, deleteData
 	return app
 }
 
-func deploy(t *testing.T, k *kajtest.Kaj, app string) store.Release {
+func deploy(t testing.TB, k *kajtest.Kaj, app string) store.Release {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
