@@ -534,3 +534,64 @@ func TestSwarm_databaseStranded(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 }
+
+// TestSwarm_failedUpdateRollsBack: a release whose tasks never turn
+// healthy is rolled back by swarm; kaj records it failed and the previous
+// release serves throughout, without a lost request.
+func TestSwarm_failedUpdateRollsBack(t *testing.T) {
+	c := swarmtest.Shared(t)
+	env := testutil.NewEnv(t)
+	img := appImage(t, c, env, "kaj-swarm-fail")
+	k := startKaj(t, c, env)
+	app := createApp(t, k, map[string]any{
+		"name": env.Name("fail"), "image": img, "port": 8080, "health_path": "/healthz", "replicas": 2,
+		"env": []map[string]any{{"name": "VERSION", "value": "good"}},
+	})
+	deploy(t, k, app)
+	stop := make(chan struct{})
+	l := startLoad(k, app, 20, stop)
+	a, err := k.Store.App(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Env = []store.EnvVar{{Name: "VERSION", Value: "bad"}, {Name: "HEALTH_STATUS", Value: "500"}}
+	if _, err := k.Store.UpdateApp(a); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	start := time.Now()
+	rel, err := k.Deployer.Deploy(ctx, app, "test", nil)
+	t.Logf("failed deploy took %s: %v", time.Since(start).Round(time.Millisecond), err)
+	if err == nil || rel.Status != store.ReleaseFailed {
+		t.Fatalf("deploy of an unhealthy release: %+v %v", rel.Status, err)
+	}
+	// Swarm finishes the rollback; the route stays on the good tasks.
+	for {
+		sv, err := k.Engine.AppService(ctx, app)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sv.Update == "rollback_completed" && sv.Release == "1" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("service after the failed deploy: %+v", sv)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	l.wg.Wait()
+	t.Logf("%d requests answered, %d failed during the failed update", l.ok.Load(), l.failed.Load())
+	if l.failed.Load() != 0 {
+		t.Fatalf("%d requests failed: %v", l.failed.Load(), l.errs)
+	}
+	if _, body, _ := visit(k, app, "/env"); !strings.Contains(body, `"VERSION":"good"`) {
+		t.Fatalf("after the rollback: %s", body)
+	}
+	rels, _ := k.Store.Releases(app, 0)
+	if rels[0].Status != store.ReleaseFailed || rels[1].Status != store.ReleaseLive {
+		t.Fatalf("releases: %s then %s", rels[0].Status, rels[1].Status)
+	}
+}
