@@ -1,7 +1,3 @@
-// Package swarm runs kaj against a real three-node Docker Swarm on this
-// machine (see swarmtest): apps with replicas across the nodes behind
-// kaj's router, rolling updates under load, a node lost, a database
-// pinned to the node that holds its data.
 package swarm
 
 import (
