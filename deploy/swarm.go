@@ -263,6 +263,7 @@ func (d *Deployer) swarmRollout(ctx context.Context, r *run, a store.App, image 
 	var (
 		sv      runtime.Service
 		created bool
+		started time.Time
 	)
 	if err := r.step(StepStart, func() (string, error) {
 		_, err := c.AppService(ctx, a.Name)
@@ -270,6 +271,7 @@ func (d *Deployer) swarmRollout(ctx context.Context, r *run, a store.App, image 
 		if err != nil && !created {
 			return "", err
 		}
+		started = time.Now()
 		if sv, err = c.DeployService(ctx, d.serviceSpec(a, r.rel.Number, image, env)); err != nil {
 			return "", err
 		}
@@ -285,7 +287,7 @@ func (d *Deployer) swarmRollout(ctx context.Context, r *run, a store.App, image 
 	var where string
 	if err := r.step(StepHealth, func() (string, error) {
 		var err error
-		where, err = d.waitRollout(ctx, a, release)
+		where, err = d.waitRollout(ctx, a, release, started)
 		if err == nil {
 			return where, nil
 		}
@@ -315,8 +317,9 @@ func (d *Deployer) swarmRollout(ctx context.Context, r *run, a store.App, image 
 }
 
 // waitRollout polls the service and its tasks until every replica of
-// release runs and passes the health check, and returns where they run.
-func (d *Deployer) waitRollout(ctx context.Context, a store.App, release string) (string, error) {
+// release runs and passes the health check, each a task created since
+// the change began, and returns where they run.
+func (d *Deployer) waitRollout(ctx context.Context, a store.App, release string, since time.Time) (string, error) {
 	c := d.opts.Cluster
 	n := a.ReplicaCount()
 	timeout := d.opts.HealthTimeout
@@ -334,6 +337,10 @@ func (d *Deployer) waitRollout(ctx context.Context, a store.App, release string)
 		if err != nil {
 			return "", err
 		}
+		if sv.UpdateStarted.Before(since) {
+			// An earlier update's outcome, not this one's.
+			sv.Update = ""
+		}
 		switch sv.Update {
 		case "rollback_started", "rollback_completed", "rollback_paused", "paused":
 			return "", fmt.Errorf("swarm stopped the rolling update (%s): %s%s", sv.Update, sv.UpdateMessage, failureText(failures))
@@ -341,7 +348,7 @@ func (d *Deployer) waitRollout(ctx context.Context, a store.App, release string)
 		if _, err := f.refresh(ctx, d, a, release); err != nil {
 			d.log.Warn("following the tasks", "app", a.Name, "err", err)
 		}
-		healthy, nodes := f.newHealthy(release)
+		healthy, nodes := f.newHealthy(release, since)
 		for id, why := range f.failed(release) {
 			failures[id] = why
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
@@ -75,6 +76,7 @@ func (d *Deployer) swarmStart(ctx context.Context, app, actor string) error {
 				return err
 			}
 		}
+		since := time.Now()
 		if err := c.ScaleService(ctx, app, runtime.RoleApp, a.ReplicaCount()); err != nil {
 			return err
 		}
@@ -82,7 +84,7 @@ func (d *Deployer) swarmStart(ctx context.Context, app, actor string) error {
 		if err != nil {
 			return err
 		}
-		_, err = d.waitRollout(ctx, a, sv.Release)
+		_, err = d.waitRollout(ctx, a, sv.Release, since)
 		return err
 	})
 }
@@ -91,6 +93,7 @@ func (d *Deployer) swarmRestart(ctx context.Context, app, actor string) error {
 	return d.swarmOp(ctx, app, actor, store.ActionAppRestart, func(a store.App) error {
 		c := d.opts.Cluster
 		a = d.liveDefinition(a)
+		since := time.Now()
 		if err := c.ForceUpdateService(ctx, app, runtime.RoleApp); err != nil {
 			return err
 		}
@@ -98,7 +101,7 @@ func (d *Deployer) swarmRestart(ctx context.Context, app, actor string) error {
 		if err != nil {
 			return err
 		}
-		_, err = d.waitRollout(ctx, a, sv.Release)
+		_, err = d.waitRollout(ctx, a, sv.Release, since)
 		return err
 	})
 }

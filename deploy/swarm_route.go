@@ -118,15 +118,16 @@ func (f *follower) refresh(ctx context.Context, d *Deployer, a store.App, _ stri
 	return ups, nil
 }
 
-// newHealthy counts release's tasks that run and passed the check, and
-// names their nodes.
-func (f *follower) newHealthy(release string) (int, []string) {
+// newHealthy counts release's tasks created since that run and passed
+// the check, and names their nodes. The tasks' times are the manager's:
+// kaj runs beside it, on one clock.
+func (f *follower) newHealthy(release string, since time.Time) (int, []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
 	var nodes []string
 	for _, t := range f.tasks {
-		if t.Role == runtime.RoleApp && t.Release == release && t.Serving() && f.healthy[t.ID] {
+		if t.Role == runtime.RoleApp && t.Release == release && t.Serving() && f.healthy[t.ID] && !t.Created.Before(since) {
 			n++
 			if !slices.Contains(nodes, t.Node) {
 				nodes = append(nodes, t.Node)

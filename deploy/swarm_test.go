@@ -25,6 +25,7 @@ type fakeCluster struct {
 	svc       *runtime.ServiceSpec
 	prev      *runtime.ServiceSpec
 	update    string
+	updated   time.Time
 	db        *runtime.DatabaseSpec
 	dbPending bool
 	tasks     []runtime.Task
@@ -68,7 +69,8 @@ func (f *fakeCluster) start(spec runtime.ServiceSpec) {
 	for i := range spec.Replicas {
 		f.seq++
 		keep = append(keep, runtime.Task{
-			ID: "t" + strconv.Itoa(f.seq), App: spec.App, Role: runtime.RoleApp, Release: spec.Release, Slot: i + 1,
+			Created: time.Now(),
+			ID:      "t" + strconv.Itoa(f.seq), App: spec.App, Role: runtime.RoleApp, Release: spec.Release, Slot: i + 1,
 			Node: fmt.Sprintf("node%d", i%f.nodes+1), State: "running", Desired: "running",
 			HostPort: netip.MustParseAddrPort(fmt.Sprintf("10.0.0.%d:%d", i%f.nodes+1, 30000+f.seq)),
 		})
@@ -80,14 +82,14 @@ func (f *fakeCluster) DeployService(ctx context.Context, spec runtime.ServiceSpe
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.svc != nil {
-		f.prev, f.update = f.svc, "completed"
+		f.prev, f.update, f.updated = f.svc, "completed", time.Now()
 	}
 	f.svc = &spec
 	f.start(spec)
 	return f.service(), nil
 }
 func (f *fakeCluster) service() runtime.Service {
-	return runtime.Service{ID: "svc", Name: "kaj-" + f.svc.App, Role: runtime.RoleApp, Release: f.svc.Release, Image: f.svc.Image, Replicas: f.svc.Replicas, Update: f.update, Previous: f.prev != nil}
+	return runtime.Service{ID: "svc", Name: "kaj-" + f.svc.App, Role: runtime.RoleApp, Release: f.svc.Release, Image: f.svc.Image, Replicas: f.svc.Replicas, Update: f.update, UpdateStarted: f.updated, Previous: f.prev != nil}
 }
 func (f *fakeCluster) AppService(ctx context.Context, app string) (runtime.Service, error) {
 	f.mu.Lock()
@@ -124,7 +126,7 @@ func (f *fakeCluster) RollbackService(ctx context.Context, app string) error {
 	if f.prev == nil {
 		return errors.New("no previous spec")
 	}
-	f.svc, f.prev, f.update = f.prev, nil, "rollback_completed"
+	f.svc, f.prev, f.update, f.updated = f.prev, nil, "rollback_completed", time.Now()
 	f.start(*f.svc)
 	return nil
 }

@@ -141,6 +141,8 @@ type Service struct {
 	// empty when never updated. UpdateMessage says why.
 	Update        string
 	UpdateMessage string
+	// UpdateStarted is when that update began.
+	UpdateStarted time.Time
 	// Previous is true when the service has a previous spec to roll
 	// back to.
 	Previous bool
@@ -340,6 +342,9 @@ func toService(s swarm.Service) Service {
 	}
 	if u := s.UpdateStatus; u != nil {
 		out.Update, out.UpdateMessage = string(u.State), u.Message
+		if u.StartedAt != nil {
+			out.UpdateStarted = *u.StartedAt
+		}
 	}
 	return out
 }

@@ -590,4 +590,26 @@ func TestSwarm_failedUpdateRollsBack(t *testing.T) {
 	if rels[0].Status != store.ReleaseFailed || rels[1].Status != store.ReleaseLive {
 		t.Fatalf("releases: %s then %s", rels[0].Status, rels[1].Status)
 	}
+	// The rolled-back service restarts and takes the next good release
+	// (the swarm's word on the old update does not fail the new one).
+	before := runningApp(t, k, app)
+	if err := k.Deployer.Restart(ctx, app, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for h := range runningApp(t, k, app) {
+		if _, ok := before[h]; ok {
+			t.Fatalf("task %s survived the restart", h)
+		}
+	}
+	if a, err = k.Store.App(app); err != nil {
+		t.Fatal(err)
+	}
+	a.Env = []store.EnvVar{{Name: "VERSION", Value: "fixed"}}
+	if _, err := k.Store.UpdateApp(a); err != nil {
+		t.Fatal(err)
+	}
+	deploy(t, k, app)
+	if _, body, _ := visit(k, app, "/env"); !strings.Contains(body, `"VERSION":"fixed"`) {
+		t.Fatalf("after the fix: %s", body)
+	}
 }
