@@ -613,3 +613,63 @@ func TestSwarm_failedUpdateRollsBack(t *testing.T) {
 		t.Fatalf("after the fix: %s", body)
 	}
 }
+
+// TestSwarm_logsFromEveryNode: the logs of each of the app's tasks, on
+// whatever node, stream through the manager to two viewers each over one
+// engine stream per task.
+func TestSwarm_logsFromEveryNode(t *testing.T) {
+	c := swarmtest.Shared(t)
+	env := testutil.NewEnv(t)
+	img := appImage(t, c, env, "kaj-swarm-logs", "LOG_EVERY=300ms")
+	k := startKaj(t, c, env)
+	app := createApp(t, k, map[string]any{
+		"name": env.Name("logs"), "image": img, "port": 8080, "health_path": "/healthz", "replicas": 3,
+	})
+	deploy(t, k, app)
+	cs, err := k.Deployer.Containers(context.Background(), app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := k.Login(t)
+	streams := k.Hub.OpenStreams()
+	var ids []string
+	remote := 0
+	for _, s := range cs {
+		if s.Role != runtime.RoleApp {
+			continue
+		}
+		ids = append(ids, s.ID)
+		if !strings.Contains(s.Name, "@"+c.Nodes()[0].Hostname) {
+			remote++
+		}
+	}
+	if len(ids) != 3 || remote == 0 {
+		t.Fatalf("app tasks %+v: want 3, some off the manager", cs)
+	}
+	type msg struct {
+		Type  string `json:"type"`
+		Lines []struct {
+			Text string `json:"text"`
+		} `json:"lines"`
+	}
+	for _, id := range ids {
+		for range 2 {
+			ws := cl.Dial("/api/v1/apps/" + app + "/logs?tail=5&follow=1&container=" + id)
+			ws.SetReadDeadline(time.Now().Add(20 * time.Second))
+			got := false
+			for !got {
+				var m msg
+				if err := ws.ReadJSON(&m); err != nil {
+					t.Fatalf("logs of %s: %v", id, err)
+				}
+				for _, l := range m.Lines {
+					got = got || strings.HasPrefix(l.Text, "tick")
+				}
+			}
+			defer ws.Close()
+		}
+	}
+	if n := k.Hub.OpenStreams() - streams; n != 3 {
+		t.Fatalf("%d engine streams for 3 tasks with 2 viewers each, want 3", n)
+	}
+}
