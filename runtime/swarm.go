@@ -635,8 +635,10 @@ func databaseHealth(kind DatabaseKind, user, db string) *container.HealthConfig 
 // from then on, so swarm never starts the database on another node with
 // empty data. An existing service is left as it is unless its image
 // differs from spec's, which updates it (stop-first: one server on the
-// data at a time). The password is passed in the environment: the
-// servers read it only when they initialise an empty volume.
+// data at a time). The password goes in a swarm secret, read through
+// *_PASSWORD_FILE, for the official mariadb, mysql and postgres images,
+// in the environment for others; the servers read it only when they
+// initialise an empty volume.
 func (d *Docker) EnsureDatabaseService(ctx context.Context, spec DatabaseSpec) (Service, error) {
 	spec = spec.withDefaults()
 	if err := spec.validate(); err != nil {
@@ -689,6 +691,16 @@ func (d *Docker) EnsureDatabaseService(ctx context.Context, spec DatabaseSpec) (
 	one := uint64(1)
 	stop := swarmDBStopWait
 	env := spec.env()
+	var secrets []*swarm.SecretReference
+	if readsPasswordFile(spec.Image) {
+		// The official images read the password from a file: it stays
+		// out of the service's spec.
+		e, ref, err := d.databaseSecret(ctx, spec, labels)
+		if err != nil {
+			return Service{}, err
+		}
+		env, secrets = e, []*swarm.SecretReference{ref}
+	}
 	s := swarm.ServiceSpec{
 		Annotations: swarm.Annotations{Name: name, Labels: labels},
 		TaskTemplate: swarm.TaskSpec{
@@ -697,6 +709,7 @@ func (d *Docker) EnsureDatabaseService(ctx context.Context, spec DatabaseSpec) (
 				Mounts: []mount.Mount{{Type: mount.TypeVolume, Source: spec.Volume, Target: k.dataDir,
 					VolumeOptions: &mount.VolumeOptions{Labels: labels}}},
 				Healthcheck: databaseHealth(spec.Kind, spec.User, spec.Database),
+				Secrets:     secrets,
 			},
 			Networks:      []swarm.NetworkAttachmentConfig{{Target: networkName(spec.App), Aliases: []string{spec.Alias}}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionAny},
@@ -752,6 +765,9 @@ func (d *Docker) RemoveSwarmApp(ctx context.Context, app, volume string, deleteD
 		return err
 	}
 	if err := d.RemoveService(ctx, app, RoleDB); err != nil {
+		return err
+	}
+	if err := d.removeSecrets(ctx, app); err != nil {
 		return err
 	}
 	// The tasks' containers go in the background: the network and the
