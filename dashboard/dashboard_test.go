@@ -93,6 +93,9 @@ func samplePages() map[string]any {
 		"notifications": NotificationsPage{Base: base("notifications"), Kinds: []string{"deploy.failed"}, Targets: []store.NotifyTarget{
 			{ID: "a1", Name: "ops", Kind: "webhook", URL: "https://hooks.example.com/…", LastError: "sending to ops: the webhook answered 500"},
 			{ID: "b2", Name: "mail", Kind: "email", App: "blog", SMTPAddr: "smtp.example.com:587", LastSentAt: new(time.Time)}}},
+		"nodes": NodesPage{Base: base("nodes"), Manager: true, JoinCommand: "docker swarm join --token SWMTKN-1-abc-•••••••• 10.0.0.1:2377", Nodes: []Node{
+			{ID: "n1" + strings.Repeat("a", 23), Hostname: "manager-1", Role: "manager", State: "ready", Availability: "active", Addr: "10.0.0.1", EngineVersion: "20.10.24", OS: "linux", Arch: "x86_64", CPUs: 4, Memory: 8 << 30, Labels: map[string]string{"kaj.volume.kaj-blog-db": "true"}, Leader: true, Reachability: "reachable", Self: true},
+			{ID: "n2" + strings.Repeat("b", 23), Hostname: "worker-1", Role: "worker", State: "down", Message: "heartbeat failure", Availability: "drain", Addr: "10.0.0.2", EngineVersion: "20.10.24", OS: "linux", Arch: "x86_64", CPUs: 2, Memory: 4 << 30}}},
 		"error": ErrorPage{Code: 404, Message: "Not found", Detail: "There is no page at /nope."},
 	}
 }

@@ -28,6 +28,8 @@ type Base struct {
 	// ChangePassword asks the first admin to replace the generated
 	// password.
 	ChangePassword bool
+	// Swarm shows the Nodes entry: kaj's engine is a swarm manager.
+	Swarm bool
 }
 
 // AppRow is an app as the pages show it: the apps layer's one read
@@ -195,4 +197,31 @@ type NotificationsPage struct {
 	Base
 	Targets []store.NotifyTarget
 	Kinds   []string
+}
+
+// NodesPage lists the swarm's nodes. On an engine that is no swarm
+// manager, Manager is false and Message says why and what to do.
+type NodesPage struct {
+	Base
+	Manager bool
+	State   string
+	Message string
+	Nodes   []Node
+	// JoinCommand is the worker join command with its token masked;
+	// shown to admins, who may reveal the token.
+	JoinCommand string
+	// Error says why the engine did not answer.
+	Error string
+}
+
+// Node is one node of the swarm.
+type Node struct {
+	ID, Hostname, Role, State, Message, Availability, Addr string
+	EngineVersion, OS, Arch                                string
+	CPUs                                                   float64
+	Memory                                                 int64
+	Labels                                                 map[string]string
+	Leader                                                 bool
+	Reachability                                           string
+	Self                                                   bool
 }

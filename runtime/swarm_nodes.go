@@ -175,29 +175,23 @@ func (d *Docker) SetNodeAvailability(ctx context.Context, id, availability strin
 	if err != nil {
 		return SwarmNode{}, err
 	}
-	// Another writer may bump the node's version between the read and
-	// the update; one retry covers a concurrent label change.
-	for attempt := 0; ; attempt++ {
-		res, err := d.cli.NodeInspect(ctx, id, mclient.NodeInspectOptions{})
-		if err != nil {
-			return SwarmNode{}, engineError("inspecting node "+id, err)
-		}
-		n := res.Node
-		if string(n.Spec.Availability) == availability {
-			return toSwarmNode(n, info.NodeID), nil
-		}
-		spec := n.Spec
-		spec.Availability = swarm.NodeAvailability(availability)
-		_, err = d.cli.NodeUpdate(ctx, n.ID, mclient.NodeUpdateOptions{Version: n.Version, Spec: spec})
-		if err == nil {
-			n.Spec = spec
-			return toSwarmNode(n, info.NodeID), nil
-		}
-		if attempt == 0 && strings.Contains(err.Error(), "update out of sequence") {
-			continue
-		}
+	res, err := d.cli.NodeInspect(ctx, id, mclient.NodeInspectOptions{})
+	if err != nil {
+		return SwarmNode{}, engineError("inspecting node "+id, err)
+	}
+	n := res.Node
+	if string(n.Spec.Availability) == availability {
+		return toSwarmNode(n, info.NodeID), nil
+	}
+	spec := n.Spec
+	spec.Availability = swarm.NodeAvailability(availability)
+	// The update names the version read: a change made in between (a
+	// label set by a deploy) makes it fail rather than be undone.
+	if _, err := d.cli.NodeUpdate(ctx, n.ID, mclient.NodeUpdateOptions{Version: n.Version, Spec: spec}); err != nil {
 		return SwarmNode{}, engineError(fmt.Sprintf("setting node %s to %s", id, availability), err)
 	}
+	n.Spec = spec
+	return toSwarmNode(n, info.NodeID), nil
 }
 
 // SwarmJoin is what a new machine needs to join the swarm as a worker.

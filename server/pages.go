@@ -75,6 +75,7 @@ func (s *Server) pages() {
 	s.app.Get("/users", authed, admin, p.users)
 	s.app.Get("/events", authed, viewer, p.events)
 	s.app.Get("/notifications", authed, admin, p.notifications)
+	s.app.Get("/nodes", authed, viewer, p.nodes)
 	s.app.Get("/xterm/*", authed, admin, s.xtermFile)
 	s.app.Get("/account", authed, viewer, p.account)
 	s.app.Post("/account", authed, viewer, p.changePassword)
@@ -145,6 +146,7 @@ func (p *site) base(c *fiber.Ctx, nav string) dashboard.Base {
 		b.User = id.User
 		b.Role, b.CanDeploy, b.IsAdmin = string(id.Role), id.Role.Allows(auth.Deployer), id.Role.Allows(auth.Admin)
 		b.ChangePassword = id.User == "admin" && p.s.firstStart()
+		b.Swarm = nav == "nodes" || p.s.isSwarmManager()
 		if id.Session != nil {
 			b.CSRF = id.Session.CSRF
 		}

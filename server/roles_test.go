@@ -80,13 +80,17 @@ var routeRoles = map[string]auth.Role{
 	"DELETE /api/v1/notifications/:id":    auth.Admin,
 	"POST /api/v1/notifications/:id/test": auth.Admin,
 
-	"GET /api/v1/jobs/:id":        auth.Viewer,
-	"DELETE /api/v1/jobs/:id":     auth.Deployer,
-	"GET /api/v1/jobs/:id/stream": auth.Viewer, // websocket
-	"GET /api/v1/events":          auth.Viewer,
-	"GET /api/v1/events/stream":   auth.Viewer, // websocket
-	"POST /api/v1/lint":           auth.Viewer,
-	"GET /api/v1/lint/rules":      auth.Viewer,
+	"GET /api/v1/jobs/:id":            auth.Viewer,
+	"DELETE /api/v1/jobs/:id":         auth.Deployer,
+	"GET /api/v1/jobs/:id/stream":     auth.Viewer, // websocket
+	"GET /api/v1/events":              auth.Viewer,
+	"GET /api/v1/events/stream":       auth.Viewer, // websocket
+	"GET /api/v1/nodes":               auth.Viewer,
+	"GET /api/v1/nodes/join":          auth.Admin,
+	"POST /api/v1/nodes/:id/drain":    auth.Admin,
+	"POST /api/v1/nodes/:id/activate": auth.Admin,
+	"POST /api/v1/lint":               auth.Viewer,
+	"GET /api/v1/lint/rules":          auth.Viewer,
 
 	// Pages.
 	"GET /":              auth.Viewer,
@@ -99,6 +103,7 @@ var routeRoles = map[string]auth.Role{
 	"GET /users":         auth.Admin,
 	"GET /events":        auth.Viewer,
 	"GET /notifications": auth.Admin,
+	"GET /nodes":         auth.Viewer,
 	"GET /xterm/*":       auth.Admin,
 	"GET /account":       auth.Viewer,
 	"POST /account":      auth.Viewer,

@@ -84,6 +84,9 @@ type Options struct {
 	Host      Host
 	Terminals Terminals
 	Notifier  *notify.Notifier
+	// Nodes lists and changes the swarm's nodes when kaj's engine is a
+	// swarm manager; nil: those routes say so.
+	Nodes Nodes
 	// XtermDir is where the host keeps xterm.js (Debian's libjs-xterm);
 	// the terminal uses kaj's own line console when it is missing.
 	XtermDir string
@@ -102,6 +105,8 @@ type Server struct {
 	// streams end with it, not with the request that started them.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// swarm is whether the engine is a swarm manager, for the navigation.
+	swarm swarmState
 	// appsJSON is the last apps list answer and its version.
 	appsJSON struct {
 		sync.Mutex
@@ -244,6 +249,11 @@ func (s *Server) routes() {
 
 	api.Get("/events", viewer, s.listEvents)
 	api.Get("/events/stream", viewer, s.checkOrigin, s.wsOnly, websocket.New(s.wsEvents))
+
+	api.Get("/nodes", viewer, s.listNodes)
+	api.Get("/nodes/join", admin, s.revealJoin)
+	api.Post("/nodes/:id/drain", admin, s.nodeAvailability(runtime.NodeDrain, store.ActionNodeDrain))
+	api.Post("/nodes/:id/activate", admin, s.nodeAvailability(runtime.NodeActive, store.ActionNodeActivate))
 
 	api.Post("/lint", viewer, s.lint)
 	api.Get("/lint/rules", viewer, s.lintRules)

@@ -32,6 +32,9 @@ const (
 	ActionUserPassword Action = "user.password"
 	ActionUserUpdate   Action = "user.update"
 	ActionUserDelete   Action = "user.delete"
+	ActionNodeDrain    Action = "node.drain"
+	ActionNodeActivate Action = "node.activate"
+	ActionJoinReveal   Action = "swarm.join.reveal"
 	// A terminal session into a container: opened and closed, with who
 	// and which container.
 	ActionTerminalOpen  Action = "terminal.open"

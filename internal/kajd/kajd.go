@@ -270,7 +270,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		Metrics:        metricsHandler(k.Metrics, cfg.Metrics), MetricsToken: cfg.Metrics.Token,
-		Stats: k.Stats, Host: k.Engine, Terminals: k.Engine, Notifier: k.Notifier, XtermDir: cfg.Dashboard.XtermDir,
+		Stats: k.Stats, Host: k.Engine, Terminals: k.Engine, Nodes: k.Engine, Notifier: k.Notifier, XtermDir: cfg.Dashboard.XtermDir,
 	})
 	if err != nil {
 		return nil, err

@@ -121,7 +121,7 @@ func Available() error {
 	if os.Geteuid() != 0 {
 		return errors.New("nested Docker Engines need root")
 	}
-	for _, bin := range []string{"dockerd", "ip", "nsenter", "fuse-overlayfs", testutil.DistributionBinary} {
+	for _, bin := range []string{"dockerd", "ip", "nsenter", "unshare", "fuse-overlayfs", testutil.DistributionBinary} {
 		if _, err := exec.LookPath(bin); err != nil {
 			return fmt.Errorf("%s not found (Debian packages: docker.io iproute2 util-linux fuse-overlayfs docker-registry)", bin)
 		}
@@ -674,24 +674,33 @@ func (c *Cluster) Close() error {
 		return nil
 	}
 	c.closed = true
+	type engine struct {
+		n    *node
+		cmd  *exec.Cmd
+		done chan struct{}
+	}
+	var running []engine
+	for _, n := range c.nodes {
+		if n.cmd != nil {
+			running = append(running, engine{n, n.cmd, n.done})
+		}
+	}
 	c.mu.Unlock()
 	var errs []error
 	// A clean stop first, so the engines stop their containers; what is
 	// left after that is killed.
-	for _, n := range c.nodes {
-		if n.cmd != nil {
-			n.cmd.Process.Signal(syscall.SIGTERM)
-		}
+	for _, e := range running {
+		e.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	for _, n := range c.nodes {
-		if n.cmd == nil {
-			continue
-		}
+	for _, e := range running {
+		n := e.n
 		select {
-		case <-n.done:
+		case <-e.done:
 		case <-time.After(30 * time.Second):
 			errs = append(errs, fmt.Errorf("node %d: dockerd did not stop within 30s of SIGTERM; killed", n.Index))
 		}
+	}
+	for _, n := range c.nodes {
 		if n.cli != nil {
 			n.cli.Close()
 		}
