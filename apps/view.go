@@ -148,7 +148,10 @@ func NewView(a store.App, cs []runtime.Status, releases []store.Release, busy, e
 			continue
 		}
 		c := containerOf(s)
-		if v.Live != nil && c.Role == string(runtime.RoleApp) && c.ID == v.Live.ContainerID {
+		// On a swarm the live release names its service: every task of
+		// that release serves.
+		if v.Live != nil && c.Role == string(runtime.RoleApp) && (c.ID == v.Live.ContainerID ||
+			s.Service != "" && s.Service == v.Live.ContainerID && c.Release == strconv.FormatUint(v.Live.Number, 10)) {
 			c.Serving = true
 		}
 		v.Containers = append(v.Containers, c)

@@ -202,7 +202,7 @@ func (d *Deployer) swarmContainers(ctx context.Context, app string) ([]runtime.S
 			out = append(out, runtime.Status{
 				Container: runtime.Container{
 					ID: id, Name: name + "." + strconv.Itoa(t.Slot) + "@" + t.Node, App: t.App, Role: t.Role,
-					Release: t.Release, HostPort: t.HostPort,
+					Release: t.Release, HostPort: t.HostPort, Service: t.ServiceID,
 				},
 				State: t.State,
 			})

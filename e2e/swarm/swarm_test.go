@@ -221,6 +221,27 @@ func TestSwarm_replicasAndDatabase(t *testing.T) {
 	if rel.Definition == nil || rel.Definition.Replicas != 3 {
 		t.Fatalf("release definition %+v", rel.Definition)
 	}
+	var view struct {
+		State      string `json:"state"`
+		DBState    string `json:"db_state"`
+		URL        string `json:"url"`
+		Containers []struct {
+			Name    string `json:"name"`
+			Serving bool   `json:"serving"`
+		} `json:"containers"`
+	}
+	if code := k.Login(t).JSON("GET", "/api/v1/apps/"+app, nil, &view); code != 200 || view.State != "running" || view.DBState != "running" || view.URL == "" || len(view.Containers) != 4 {
+		t.Fatalf("the app's view: %d %+v", code, view)
+	}
+	serving := 0
+	for _, c := range view.Containers {
+		if c.Serving {
+			serving++
+		}
+	}
+	if serving != 3 {
+		t.Fatalf("%d tasks marked serving in %+v, want the 3 replicas", serving, view.Containers)
+	}
 	want := runningApp(t, k, app)
 	nodes := map[string]bool{}
 	for _, n := range want {
