@@ -694,3 +694,66 @@ func TestSwarm_logsFromEveryNode(t *testing.T) {
 		t.Fatalf("%d engine streams for 3 tasks with 2 viewers each, want 3", n)
 	}
 }
+
+// TestSwarm_imageOnlyOnTheManager: an image only the manager's engine has
+// (as if kaj built it there) cannot run on the other nodes: without
+// push_to the deploy fails saying what to set; with it kaj pushes the
+// image to the registry and every node runs it.
+func TestSwarm_imageOnlyOnTheManager(t *testing.T) {
+	c := swarmtest.Shared(t)
+	env := testutil.NewEnv(t)
+	layer, err := testutil.TestAppLayer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := testutil.Image(testutil.ImageConfig{
+		Entrypoint: []string{"/testapp"}, Env: []string{"PORT=8080"}, ExposedPorts: []string{"8080/tcp"}, Labels: env.Labels(),
+	}, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := "kaj-swarm-local:" + env.ID
+	tag, _ := name.NewTag(ref)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if _, err := daemon.Write(tag, img, daemon.WithClient(c.ManagerClient()), daemon.WithContext(ctx)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { exec.Command("docker", "-H", c.Manager(), "rmi", "-f", ref).Run() })
+
+	k := startKaj(t, c, env)
+	app := createApp(t, k, map[string]any{
+		"name": env.Name("local"), "image": ref, "port": 8080, "health_path": "/healthz", "replicas": 3,
+	})
+	rel, err := k.Deployer.Deploy(ctx, app, "test", nil)
+	if err == nil || !strings.Contains(rel.Error, "push_to") || !strings.Contains(rel.Error, "only in the manager's engine") {
+		t.Fatalf("deploy of a manager-only image without push_to: %v (%s)", err, rel.Error)
+	}
+	// Another kaj, on its own data, with a registry to push to.
+	k2 := kajtest.Start(t, env, func(cfg *config.Config) {
+		cfg.Docker.Host = c.Manager()
+		cfg.Runtime.Mode = config.RuntimeSwarm
+		cfg.Runtime.PushTo = c.Registry() + "/kaj"
+		cfg.Registry.Insecure = []string{c.Registry()}
+		cfg.Deploy.HealthTimeout = config.Duration(90 * time.Second)
+	})
+	app = createApp(t, k2, map[string]any{
+		"name": env.Name("pushed"), "image": ref, "port": 8080, "health_path": "/healthz", "replicas": 3,
+	})
+	rel = deploy(t, k2, app)
+	if !strings.HasPrefix(rel.Digest, c.Registry()+"/kaj/"+app+"@sha256:") {
+		t.Fatalf("release digest %q, want the pushed image", rel.Digest)
+	}
+	nodes := map[string]bool{}
+	for _, ts := range tasks(t, k2, app) {
+		if ts.Serving() {
+			nodes[ts.NodeID] = true
+		}
+	}
+	if len(nodes) < 2 {
+		t.Fatalf("the pushed image runs on %d node(s), want the others too", len(nodes))
+	}
+	if h := hostname(t, k2, app); h == "" {
+		t.Fatal("no answer through the router")
+	}
+}
