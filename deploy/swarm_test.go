@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -352,5 +354,34 @@ func TestSwarm_strandedDatabase(t *testing.T) {
 	}
 	if n != 1 {
 		t.Fatalf("%d stranded events, want exactly 1", n)
+	}
+}
+
+func TestHTTPProbe(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			w.WriteHeader(204)
+		case "/moved":
+			http.Redirect(w, r, "/elsewhere", http.StatusFound)
+		case "/":
+			w.WriteHeader(404)
+		default:
+			w.WriteHeader(500)
+		}
+	}))
+	defer srv.Close()
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct {
+		path string
+		ok   bool
+	}{{"/healthz", true}, {"/moved", true}, {"/broken", false}, {"", true}} {
+		err := HTTPProbe(context.Background(), addr, tc.path, time.Second)
+		if (err == nil) != tc.ok {
+			t.Errorf("probe %q: %v, want ok=%v", tc.path, err, tc.ok)
+		}
+	}
+	if err := HTTPProbe(context.Background(), "127.0.0.1:1", "/healthz", time.Second); err == nil {
+		t.Error("a closed port passed")
 	}
 }

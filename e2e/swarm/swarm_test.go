@@ -221,6 +221,16 @@ func TestSwarm_replicasAndDatabase(t *testing.T) {
 	if rel.Definition == nil || rel.Definition.Replicas != 3 {
 		t.Fatalf("release definition %+v", rel.Definition)
 	}
+	// Swarm (dockerd 20.10) reports the database task running only once
+	// its health check passes: the database step waited for exactly that.
+	for _, ts := range tasks(t, k, app) {
+		if ts.Role == runtime.RoleDB && ts.Serving() {
+			out, err := exec.Command("docker", "-H", c.Manager(), "inspect", "-f", "{{.State.Health.Status}}", ts.ContainerID).CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != "healthy" {
+				t.Fatalf("database container health: %v %s", err, out)
+			}
+		}
+	}
 	var view struct {
 		State      string `json:"state"`
 		DBState    string `json:"db_state"`
