@@ -287,6 +287,9 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.opts.Cluster != nil {
+		return nil, d.reconcileServices(ctx, live)
+	}
 	orphans, err := d.rt.Reconcile(ctx, func(app, release string) bool {
 		rel, known := live[app]
 		return known && (release == "" || release == rel)

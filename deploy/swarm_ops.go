@@ -210,3 +210,24 @@ func (d *Deployer) swarmContainers(ctx context.Context, app string) ([]runtime.S
 	}
 	return out, nil
 }
+
+// reconcileServices is Reconcile on a swarm, where swarm itself keeps
+// each service's tasks: containers are never removed behind its back (it
+// would start them again). A service left on another release than the
+// live one by a deploy kaj did not finish is reported; the next deploy or
+// a rollback settles it.
+func (d *Deployer) reconcileServices(ctx context.Context, live map[string]string) error {
+	var errs []error
+	for app, rel := range live {
+		sv, err := d.opts.Cluster.AppService(ctx, app)
+		switch {
+		case errors.Is(err, runtime.ErrNotFound):
+			continue
+		case err != nil:
+			errs = append(errs, err)
+		case rel != "" && sv.Release != rel:
+			d.log.Warn("reconcile: the app's service runs another release than the live one; deploy again or roll back", "app", app, "service_release", sv.Release, "live_release", rel)
+		}
+	}
+	return errors.Join(errs...)
+}
