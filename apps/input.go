@@ -10,11 +10,13 @@ import (
 // Input is an app definition as a client sends it. Secret env values are
 // write-only: leave a secret's value empty to keep the stored one.
 type Input struct {
-	Name        string            `json:"name"`
-	Image       string            `json:"image"`
-	Env         []store.EnvVar    `json:"env"`
-	Port        int               `json:"port"`
-	HostPort    int               `json:"host_port"`
+	Name     string         `json:"name"`
+	Image    string         `json:"image"`
+	Env      []store.EnvVar `json:"env"`
+	Port     int            `json:"port"`
+	HostPort int            `json:"host_port"`
+	// Replicas is how many copies run on a swarm; 0 means 1.
+	Replicas    int               `json:"replicas"`
 	HealthPath  string            `json:"health_path"`
 	Health      store.HealthCheck `json:"health"`
 	Domains     []string          `json:"domains"`
@@ -52,7 +54,7 @@ type DatabaseInput struct {
 // with '_' for '-').
 func (in Input) App(alias string) store.App {
 	a := store.App{
-		Name: in.Name, Image: in.Image, Env: in.Env, Port: in.Port, HostPort: in.HostPort, HealthPath: in.HealthPath,
+		Name: in.Name, Image: in.Image, Env: in.Env, Port: in.Port, HostPort: in.HostPort, Replicas: in.Replicas, HealthPath: in.HealthPath,
 		Health: in.Health, Domains: in.Domains, Proxy: in.Proxy, Restart: in.Restart, Command: in.Command, Entrypoint: in.Entrypoint,
 		MemoryBytes: in.MemoryBytes, CPUs: in.CPUs, Version: in.Version, Backup: in.Backup,
 	}

@@ -164,6 +164,7 @@ func (s *Service) GetWithEngine(ctx context.Context, name string) (View, error, 
 	if engErr != nil {
 		v.EngineError = engErr.Error()
 	}
+	withProblem(s.opts.Deployer, &v)
 	return v, engErr, nil
 }
 
@@ -203,6 +204,7 @@ func (s *Service) ListVersion(ctx context.Context, known string) ([]View, string
 		if engErr != nil {
 			out[i].EngineError = engErr.Error()
 		}
+		withProblem(s.opts.Deployer, &out[i])
 	}
 	return out, version, engErr, nil
 }

@@ -107,6 +107,27 @@ type View struct {
 	// EngineError says why the states are unknown and Containers empty:
 	// the engine did not answer (or is known not to). Empty when it did.
 	EngineError string `json:"engine_error,omitempty"`
+	// Problem is what needs a person now, said with what to do: on a
+	// swarm, a database that cannot be placed because the node holding
+	// its volume is down. Empty when nothing.
+	Problem string `json:"problem,omitempty"`
+}
+
+// problems is a Deployer that knows of trouble outside any operation.
+type problems interface {
+	Problem(app string) string
+}
+
+// withProblem adds what d knows is wrong with v's app to v: a stranded
+// database is the database's state.
+func withProblem(d Deployer, v *View) {
+	p, ok := d.(problems)
+	if !ok {
+		return
+	}
+	if v.Problem = p.Problem(v.Name); v.Problem != "" && v.Database != nil {
+		v.DBState, v.DBText = StateFailed, v.Problem
+	}
 }
 
 // NewView works out an app's state. cs are the app's containers,
@@ -130,7 +151,10 @@ func NewView(a store.App, cs []runtime.Status, releases []store.Release, busy, e
 			continue
 		}
 		c := containerOf(s)
-		if v.Live != nil && c.Role == string(runtime.RoleApp) && c.ID == v.Live.ContainerID {
+		// On a swarm the live release names its service: every task of
+		// that release serves.
+		if v.Live != nil && c.Role == string(runtime.RoleApp) && (c.ID == v.Live.ContainerID ||
+			s.Service != "" && s.Service == v.Live.ContainerID && c.Release == strconv.FormatUint(v.Live.Number, 10)) {
 			c.Serving = true
 		}
 		v.Containers = append(v.Containers, c)

@@ -29,6 +29,7 @@ type Config struct {
 	Server    Server    `toml:"server"`
 	Data      Data      `toml:"data"`
 	Docker    Docker    `toml:"docker"`
+	Runtime   Runtime   `toml:"runtime"`
 	Deploy    Deploy    `toml:"deploy"`
 	Registry  Registry  `toml:"registry"`
 	Auth      Auth      `toml:"auth"`
@@ -139,6 +140,26 @@ type Docker struct {
 	Timeout Duration `toml:"timeout"`
 }
 
+// Runtime says how kaj runs apps on its engine.
+type Runtime struct {
+	// Mode is "docker" (containers on the one engine), "swarm" (services
+	// on the Docker Swarm whose manager the engine is) or "auto" (swarm
+	// when the engine is a swarm manager, docker otherwise).
+	Mode string `toml:"mode"`
+	// PushTo is the registry repository prefix ("10.0.0.1:5000/kaj")
+	// where kaj pushes an image only the manager has (built or loaded
+	// here) so the swarm's other nodes can pull it. Empty: such images
+	// run on a one-node swarm only.
+	PushTo string `toml:"push_to"`
+}
+
+// The runtime modes.
+const (
+	RuntimeAuto   = "auto"
+	RuntimeDocker = "docker"
+	RuntimeSwarm  = "swarm"
+)
+
 // Deploy tunes the deploy pipeline.
 type Deploy struct {
 	DatabaseAlias   string   `toml:"database_alias"`
@@ -197,9 +218,10 @@ type Log struct {
 // config file (loopback only, data beside the working directory).
 func Default() Config {
 	return Config{
-		Server: Server{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second), TrustedProxies: []string{}},
-		Data:   Data{Dir: "data"},
-		Docker: Docker{Timeout: Duration(30 * time.Second)},
+		Server:  Server{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration(10 * time.Second), TrustedProxies: []string{}},
+		Data:    Data{Dir: "data"},
+		Docker:  Docker{Timeout: Duration(30 * time.Second)},
+		Runtime: Runtime{Mode: RuntimeAuto},
 		Deploy: Deploy{
 			DatabaseAlias:    "dbserver",
 			PublishAddress:   "127.0.0.1",
@@ -439,6 +461,14 @@ func (c Config) Validate() error {
 		if len(k) != 64 || strings.Trim(strings.ToLower(k), "0123456789abcdef") != "" {
 			return errors.New("data.secret_key: must be 64 hex digits (32 bytes); generate one with 'openssl rand -hex 32'")
 		}
+	}
+	switch c.Runtime.Mode {
+	case RuntimeAuto, RuntimeDocker, RuntimeSwarm:
+	default:
+		return fmt.Errorf("runtime.mode: %q is not one of \"auto\", \"docker\", \"swarm\"", c.Runtime.Mode)
+	}
+	if p := c.Runtime.PushTo; p != "" && (strings.Contains(p, "://") || strings.ContainsAny(p, " @") || strings.HasSuffix(p, "/")) {
+		return fmt.Errorf("runtime.push_to: %q is not a repository prefix like 10.0.0.1:5000/kaj (no scheme, no tag, no trailing '/')", p)
 	}
 	if net.ParseIP(c.Deploy.PublishAddress) == nil {
 		return fmt.Errorf("deploy.publish_address: %q is not an IP address", c.Deploy.PublishAddress)

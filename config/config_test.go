@@ -73,6 +73,8 @@ func TestLoad_errors(t *testing.T) {
 		{"syntax", "[server\n", []string{"line 1"}},
 		{"invalid value", "[server]\nlisten = \"8080\"\n", []string{"server.listen", "host:port"}},
 		{"bad threshold", "[lint]\nthreshold = \"loud\"\n", []string{"lint.threshold"}},
+		{"bad runtime mode", "[runtime]\nmode = \"k8s\"\n", []string{"runtime.mode", "swarm"}},
+		{"bad push target", "[runtime]\npush_to = \"http://reg:5000/kaj\"\n", []string{"runtime.push_to", "repository prefix"}},
 		{"bad key", "[data]\nsecret_key = \"abc\"\n", []string{"data.secret_key", "64 hex"}},
 		{"negative event age", "[events]\nkeep_days = -1\n", []string{"events.keep_days"}},
 		{"negative event count", "[events]\nkeep = -5\n", []string{"events.keep"}},

@@ -125,7 +125,17 @@ type Options struct {
 	// Ready, when set, is asked before an operation claims an app; an
 	// error (matching ErrNotReady) refuses the operation. kaj refuses
 	// them until its start-up reconcile with the engine is done.
-	Ready  func() error
+	Ready func() error
+	// Cluster, when set, is the Docker Swarm kaj's engine manages: apps
+	// deploy as services (see Cluster) and the route follows their
+	// tasks.
+	Cluster Cluster
+	// PushTo is the registry repository prefix where an image only the
+	// manager has is pushed for a swarm's other nodes; see shipImage.
+	PushTo string
+	// Probe, when set, replaces kaj's HTTP health check of a swarm task
+	// at its published address (tests).
+	Probe  func(ctx context.Context, addr, path string) error
 	Logger *slog.Logger
 }
 
@@ -137,8 +147,9 @@ type Deployer struct {
 	opts Options
 	log  *slog.Logger
 
-	mu   sync.Mutex
-	busy map[string]bool
+	mu        sync.Mutex
+	busy      map[string]bool
+	followers map[string]*follower
 }
 
 // New returns a Deployer.
@@ -359,7 +370,11 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 			return d.fail(r, err)
 		}
 	}
-	if err := d.pipeline(ctx, r, a, sec, env); err != nil {
+	pipeline := d.pipeline
+	if d.opts.Cluster != nil {
+		pipeline = d.swarmPipeline
+	}
+	if err := pipeline(ctx, r, a, sec, env); err != nil {
 		return d.fail(r, err)
 	}
 	return d.succeed(r)

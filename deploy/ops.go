@@ -18,6 +18,9 @@ import (
 // list answer alone (no restart counts or start times: see
 // runtime.ListAll).
 func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status, error) {
+	if d.opts.Cluster != nil {
+		return d.swarmContainers(ctx, app)
+	}
 	if app == "" {
 		return d.rt.ListAll(ctx, d.opts.Labels)
 	}
@@ -27,6 +30,9 @@ func (d *Deployer) Containers(ctx context.Context, app string) ([]runtime.Status
 // Stop stops app's containers: the app first, then its database. The
 // route answers 503 from the moment the stop begins.
 func (d *Deployer) Stop(ctx context.Context, app, actor string) error {
+	if d.opts.Cluster != nil {
+		return d.swarmStop(ctx, app, actor)
+	}
 	return d.each(ctx, app, actor, store.ActionAppStop, true, func(cs []runtime.Status) error {
 		if d.opts.Router != nil {
 			if _, err := d.opts.Router.Serve(app, nil); err != nil {
@@ -45,6 +51,9 @@ func (d *Deployer) Stop(ctx context.Context, app, actor string) error {
 // Start starts app's containers, the database first, waits until the app
 // passes its health check, and routes to it.
 func (d *Deployer) Start(ctx context.Context, app, actor string) error {
+	if d.opts.Cluster != nil {
+		return d.swarmStart(ctx, app, actor)
+	}
 	return d.each(ctx, app, actor, store.ActionAppStart, false, func(cs []runtime.Status) error {
 		a, err := d.st.App(app)
 		if err != nil {
@@ -95,6 +104,9 @@ func (d *Deployer) upstreamOf(ctx context.Context, app, id string, port int) []s
 // downtime; a database that is not running is started first. It records
 // no new release.
 func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
+	if d.opts.Cluster != nil {
+		return d.swarmRestart(ctx, app, actor)
+	}
 	return d.each(ctx, app, actor, store.ActionAppRestart, false, func(cs []runtime.Status) error {
 		var (
 			a    store.App
@@ -207,6 +219,9 @@ func (d *Deployer) each(ctx context.Context, app, actor string, action store.Act
 // Delete removes app's containers and network, its database volume only
 // when deleteData is set, and then its definition and releases.
 func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, actor string) error {
+	if d.opts.Cluster != nil {
+		return d.swarmDelete(ctx, app, deleteData, actor)
+	}
 	if _, err := d.st.App(app); err != nil {
 		return err
 	}
@@ -286,6 +301,9 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if d.opts.Cluster != nil {
+		return nil, d.reconcileServices(ctx, live)
 	}
 	orphans, err := d.rt.Reconcile(ctx, func(app, release string) bool {
 		rel, known := live[app]

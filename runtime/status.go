@@ -32,6 +32,9 @@ type Container struct {
 	// HostPort is where the app's port is published on the host; invalid
 	// when nothing is published (databases, apps without a port).
 	HostPort netip.AddrPort
+	// Service is the swarm service the container is a task of; empty on
+	// a single engine.
+	Service string
 }
 
 // Status is a container's state as kaj reports it.

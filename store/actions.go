@@ -60,4 +60,7 @@ const (
 
 	// The password typed again in a session, for a sensitive action.
 	ActionConfirm Action = "session.confirm"
+	// ActionDBStranded: a swarm cannot place the database's task, the
+	// node holding its volume being down.
+	ActionDBStranded Action = "database.stranded"
 )

@@ -25,6 +25,9 @@ type App struct {
 	// HostPort publishes Port on the host; zero lets the engine choose.
 	HostPort   int    `json:"host_port,omitempty"`
 	HealthPath string `json:"health_path,omitempty"`
+	// Replicas is how many copies of the app run when kaj drives a
+	// swarm, 1 to MaxReplicas; zero means 1. A single engine runs one.
+	Replicas int `json:"replicas,omitempty"`
 	// Health tunes the deploy's health check; zero fields take the
 	// defaults.
 	Health HealthCheck `json:"health,omitzero"`
@@ -56,6 +59,18 @@ type App struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	CreatedBy string    `json:"created_by,omitempty"`
+}
+
+// MaxReplicas bounds App.Replicas: enough for a small cluster, low
+// enough that a typo (100 for 10) does not swamp it.
+const MaxReplicas = 32
+
+// ReplicaCount is a.Replicas with zero read as 1.
+func (a App) ReplicaCount() int {
+	if a.Replicas < 1 {
+		return 1
+	}
+	return a.Replicas
 }
 
 // EnvVar is one environment variable of an app.
@@ -178,6 +193,12 @@ func (a *App) Validate() error {
 	}
 	if a.HostPort < 0 || a.HostPort > 65535 {
 		return invalid("host_port", "%d is out of range: use 1-65535, or 0 to let the engine choose", a.HostPort)
+	}
+	if a.Replicas < 0 || a.Replicas > MaxReplicas {
+		return invalid("replicas", "%d is out of range: use 1-%d (0 means 1)", a.Replicas, MaxReplicas)
+	}
+	if a.Replicas > 1 && a.HostPort != 0 {
+		return invalid("replicas", "%d replicas cannot share the fixed host port %d: leave host_port 0", a.Replicas, a.HostPort)
 	}
 	if a.HealthPath != "" && !strings.HasPrefix(a.HealthPath, "/") {
 		return invalid("health_path", "%q must start with '/'", a.HealthPath)

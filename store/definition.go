@@ -92,6 +92,7 @@ type Definition struct {
 	HostPort    int         `json:"host_port,omitempty"`
 	HealthPath  string      `json:"health_path,omitempty"`
 	Health      HealthCheck `json:"health,omitzero"`
+	Replicas    int         `json:"replicas,omitempty"`
 	Restart     string      `json:"restart,omitempty"`
 	Command     []string    `json:"command,omitempty"`
 	Entrypoint  []string    `json:"entrypoint,omitempty"`
@@ -110,7 +111,7 @@ type Definition struct {
 // Definition is a's current definition.
 func (a App) Definition() Definition {
 	d := Definition{
-		Image: a.Image, Port: a.Port, HostPort: a.HostPort, HealthPath: a.HealthPath, Health: a.Health,
+		Image: a.Image, Port: a.Port, HostPort: a.HostPort, HealthPath: a.HealthPath, Health: a.Health, Replicas: a.Replicas,
 		Restart: a.Restart, Command: slices.Clone(a.Command), Entrypoint: slices.Clone(a.Entrypoint),
 		MemoryBytes: a.MemoryBytes, CPUs: a.CPUs, Domains: slices.Clone(a.Domains), Proxy: a.Proxy,
 	}
@@ -127,6 +128,7 @@ func (a App) Definition() Definition {
 // Apply makes a's definition d.
 func (a *App) Apply(d Definition) {
 	a.Image, a.Port, a.HostPort, a.HealthPath, a.Health = d.Image, d.Port, d.HostPort, d.HealthPath, d.Health
+	a.Replicas = d.Replicas
 	a.Restart, a.Command, a.Entrypoint = d.Restart, slices.Clone(d.Command), slices.Clone(d.Entrypoint)
 	a.MemoryBytes, a.CPUs, a.Domains, a.Proxy = d.MemoryBytes, d.CPUs, slices.Clone(d.Domains), d.Proxy
 	if a.Database != nil && d.DatabaseImage != "" {
@@ -166,6 +168,7 @@ func Diff(a, b Release, secretChanged func(name string) bool) []Change {
 	add("host_port", itoa(da.HostPort), itoa(db.HostPort))
 	add("health_path", da.HealthPath, db.HealthPath)
 	add("health", fmt.Sprint(da.Health), fmt.Sprint(db.Health))
+	add("replicas", itoa(max(da.Replicas, 1)), itoa(max(db.Replicas, 1)))
 	add("restart", da.Restart, db.Restart)
 	add("command", strings.Join(da.Command, " "), strings.Join(db.Command, " "))
 	add("entrypoint", strings.Join(da.Entrypoint, " "), strings.Join(db.Entrypoint, " "))

@@ -192,6 +192,9 @@ func TestApp_Validate(t *testing.T) {
 		{"memory too small", func(a *App) { a.MemoryBytes = 1 << 20 }, "memory_bytes"},
 		{"bad restart", func(a *App) { a.Restart = "sometimes" }, "restart"},
 		{"bad health path", func(a *App) { a.HealthPath = "healthz" }, "health_path"},
+		{"too many replicas", func(a *App) { a.Replicas = MaxReplicas + 1 }, "replicas"},
+		{"negative replicas", func(a *App) { a.Replicas = -1 }, "replicas"},
+		{"replicas on a fixed port", func(a *App) { a.Replicas, a.HostPort = 2, 8080 }, "replicas"},
 		{"bad db kind", func(a *App) { a.Database.Kind = "oracle" }, "database.kind"},
 		{"bad db user", func(a *App) { a.Database.User = "a;drop" }, "database.user"},
 	}

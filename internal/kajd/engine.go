@@ -129,7 +129,9 @@ func (k *Kaj) engineStartup(ctx context.Context, cfg config.Config) error {
 			log.Info("reconcile removed an orphan", "kind", o.Kind, "name", o.Name, "app", o.App, "release", o.Release)
 		}
 	}
-	if k.FrontDoor != nil {
+	// On a swarm the follower fills each route with the app's healthy
+	// tasks instead.
+	if k.FrontDoor != nil && !k.swarm {
 		cs, err := k.Deployer.Containers(ctx, "")
 		if err != nil {
 			return fmt.Errorf("listing containers for the routes: %w", err)

@@ -85,6 +85,8 @@ type Kaj struct {
 	stopBG  context.CancelFunc
 	bgDone  sync.WaitGroup
 	started chan struct{}
+	// swarm is set when kaj drives a Docker Swarm (runtime.mode).
+	swarm bool
 }
 
 // Open builds kaj from cfg: it creates the data directory (0700) and key,
@@ -138,6 +140,12 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		return nil, err
 	}
 	log.Info("kaj instance", "id", k.Engine.Instance())
+	if k.swarm, err = swarmMode(ctx, cfg.Runtime.Mode, k.Engine, cfg.Docker.Timeout.D(), log); err != nil {
+		return nil, err
+	}
+	if k.swarm {
+		log.Info("runtime: docker swarm: apps run as services across the swarm's nodes")
+	}
 	k.Registry, err = registry.New(registry.Options{
 		Engine:      k.Engine.Client(),
 		Insecure:    cfg.Registry.Insecure,
@@ -167,7 +175,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}); err != nil {
 		return nil, err
 	}
+	var cluster deploy.Cluster
+	if k.swarm {
+		cluster = k.Engine
+	}
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
+		Cluster:         cluster,
+		PushTo:          cfg.Runtime.PushTo,
 		Snapshot:        apps.NewSnapshotter(st, k.Backups, k.Engine, log),
 		Router:          dr,
 		Observe:         obs.deploy,
@@ -205,7 +219,13 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 			log.Error("loading uploaded certificates", "err", err)
 		}
 	}
-	k.Hub = logstream.NewHub(LogSource(k.Engine), logstream.Options{Linger: 5 * time.Second})
+	var logs logReader = k.Engine
+	if k.swarm {
+		// Tasks on other nodes are read through the manager: still one
+		// engine stream per task, however many viewers.
+		logs = runtime.SwarmLogs{D: k.Engine}
+	}
+	k.Hub = logstream.NewHub(engineLogs{logs}, logstream.Options{Linger: 5 * time.Second})
 	obs.hub(k.Hub)
 	var origins []string
 	if cfg.Server.PublicURL != "" {
@@ -238,7 +258,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	}
 	k.Server, err = server.New(server.Options{
 		Instance: k.Engine.Instance(), Store: st, Engine: k.Engine, Apps: k.Apps, Registry: k.Registry, Catalog: cat,
-		Jobs: jm, Hub: k.Hub, Logs: k.Engine, Lint: lintOpts, Logger: log,
+		Jobs: jm, Hub: k.Hub, Logs: logs, Lint: lintOpts, Logger: log,
 		SessionTTL: cfg.Auth.SessionTTL.D(), SecureCookies: cfg.Auth.SecureCookies, ConfirmWindow: cfg.Auth.ConfirmWindow.D(),
 		AllowedOrigins: origins, ShutdownTimeout: cfg.Server.ShutdownTimeout.D(), DataDir: cfg.Data.Dir,
 		TrustedProxies: cfg.Server.TrustedProxies,
@@ -252,6 +272,38 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	k.startEngine(cfg)
 	ok = true
 	return k, nil
+}
+
+// swarmModeWait bounds the one engine call kaj makes before it serves:
+// whether its engine is a swarm manager. A hung engine must not keep
+// kaj from serving its health check and dashboard.
+const swarmModeWait = 3 * time.Second
+
+// swarmMode decides whether kaj drives a swarm: "swarm" insists on the
+// engine being a swarm manager, "auto" follows what it is, and "docker"
+// never asks. The engine gets at most swarmModeWait (or its timeout) to
+// say: an engine that does not answer in "auto" means docker, said in
+// the log, so that kaj starts and says what is wrong; in "swarm" the
+// setting is trusted.
+func swarmMode(ctx context.Context, mode string, e *runtime.Docker, timeout time.Duration, log *slog.Logger) (bool, error) {
+	if mode == config.RuntimeDocker {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, min(timeout, swarmModeWait))
+	defer cancel()
+	info, err := e.Swarm(ctx)
+	if err != nil {
+		if mode == config.RuntimeSwarm {
+			log.Warn("runtime.mode = \"swarm\": the engine did not say whether it is a swarm manager; kaj runs as one", "err", err)
+			return true, nil
+		}
+		log.Warn("runtime.mode = \"auto\": the engine did not say whether it is a swarm manager; kaj runs on the one engine until restarted", "err", err)
+		return false, nil
+	}
+	if mode == config.RuntimeSwarm && !info.Manager {
+		return false, errors.New("runtime.mode = \"swarm\", but kaj's engine is not a swarm manager: run 'docker swarm init' on it (or point docker.host at a manager), or set runtime.mode to \"auto\" or \"docker\"")
+	}
+	return info.Manager, nil
 }
 
 // OpenStore opens the store in cfg's data directory (0700, created when
@@ -317,6 +369,9 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	// Notifications go out from one worker, and one engine events
 	// subscription serves all of kaj's crash and restart-loop alerts.
+	if k.swarm {
+		run("swarm tasks", func() error { k.Deployer.FollowSwarm(ctx, time.Second); return nil })
+	}
 	run("notifier", func() error { k.Notifier.Run(ctx); return nil })
 	run("events pruner", func() error {
 		t := time.NewTicker(time.Hour)
@@ -412,7 +467,13 @@ func storeCredentials(st *store.Store) registry.Credentials {
 // LogSource reads containers' logs through the engine for the hub.
 func LogSource(d *runtime.Docker) logstream.Source { return engineLogs{d} }
 
-type engineLogs struct{ d *runtime.Docker }
+// logReader reads one container's or swarm task's log.
+type logReader interface {
+	Logs(ctx context.Context, id string, opts runtime.LogOptions, emit func(runtime.LogLine) error) error
+	LogBatches(ctx context.Context, id string, opts runtime.LogOptions, emit func([]runtime.LogLine) error) error
+}
+
+type engineLogs struct{ d logReader }
 
 func (e engineLogs) Tail(ctx context.Context, id string, n int) ([]logstream.Line, error) {
 	var out []logstream.Line

@@ -145,7 +145,7 @@ every(5000, () => (following ? refresh(["head"]) : refresh(PARTS)));
 async function definition() {
   const a = await api("GET", base);
   const out = {
-    image: a.image, env: a.env || [], port: a.port, host_port: a.host_port || 0, health_path: a.health_path || "",
+    image: a.image, env: a.env || [], port: a.port, host_port: a.host_port || 0, replicas: a.replicas || 0, health_path: a.health_path || "",
     restart: a.restart || "", command: a.command || null, entrypoint: a.entrypoint || null,
     memory_bytes: a.memory_bytes || 0, cpus: a.cpus || 0, version: a.version,
     domains: a.domains || [], health: a.health || {}, proxy: a.proxy || {},
@@ -270,6 +270,7 @@ settings.addEventListener("submit", (e) => {
     def.image = String(f.get("image")).trim();
     def.port = Number(f.get("port"));
     def.host_port = Number(f.get("host_port") || 0);
+    def.replicas = Number(f.get("replicas") || 1);
     def.health_path = String(f.get("health_path")).trim();
     def.restart = String(f.get("restart"));
     def.domains = String(f.get("domains") || "").split(/[\s,]+/).map((d) => d.trim().toLowerCase()).filter(Boolean);

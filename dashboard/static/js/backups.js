@@ -206,7 +206,7 @@ settings.addEventListener("submit", async (e) => {
   try {
     const a = await api("GET", base);
     const def = {};
-    for (const k of ["image", "env", "port", "host_port", "health_path", "health", "domains", "proxy", "restart", "command", "entrypoint", "memory_bytes", "cpus", "version"]) {
+    for (const k of ["image", "env", "port", "host_port", "replicas", "health_path", "health", "domains", "proxy", "restart", "command", "entrypoint", "memory_bytes", "cpus", "version"]) {
       if (a[k] !== undefined) def[k] = a[k];
     }
     const d = a.database;
