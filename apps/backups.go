@@ -54,6 +54,38 @@ func (s *backupper) dbContainer(app string) string {
 	return namesOf(s.opts.Deployer, app).Database
 }
 
+// DatabaseLocator finds the engine container of an app's database where
+// its name alone does not: on a swarm, the container of its task.
+type DatabaseLocator interface {
+	DatabaseContainer(ctx context.Context, app string) (string, error)
+}
+
+// databaseIn is database with the container found in the engine: on a
+// swarm its task's container on the manager. A database with no
+// running task is down, as a stopped container is.
+func (s *backupper) databaseIn(ctx context.Context, app string) (store.App, backup.Database, error) {
+	a, db, err := s.database(app)
+	if err != nil {
+		return a, db, err
+	}
+	l, ok := s.namer.(DatabaseLocator)
+	if !ok || s.namer == nil {
+		l, ok = s.opts.Deployer.(DatabaseLocator)
+	}
+	if !ok {
+		return a, db, nil
+	}
+	c, err := l.DatabaseContainer(ctx, app)
+	if errors.Is(err, runtime.ErrNotFound) {
+		return a, db, fmt.Errorf("%w: %v", backup.ErrDatabaseDown, err)
+	}
+	if err != nil {
+		return a, db, err
+	}
+	db.Container = c
+	return a, db, nil
+}
+
 // ErrBackupsOff: this kaj was built without a backup engine.
 var ErrBackupsOff = errors.New("backups are not enabled in this kaj")
 
@@ -170,7 +202,7 @@ func (s *backupper) backUp(ctx context.Context, actor, app, why string, emit job
 	if err != nil {
 		return store.Backup{}, err
 	}
-	a, db, err := s.database(app)
+	a, db, err := s.databaseIn(ctx, app)
 	if err != nil {
 		return store.Backup{}, err
 	}

@@ -38,7 +38,7 @@ func (s *Service) StartRestore(life context.Context, actor, app, id string, opts
 	if err != nil {
 		return nil, err
 	}
-	a, db, err := s.database(app)
+	a, db, err := s.databaseIn(life, app)
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +134,7 @@ func (s *Service) restoreHeld(ctx context.Context, actor, app, what string, emit
 	if err != nil {
 		return err
 	}
-	_, db, err := s.database(app)
+	_, db, err := s.databaseIn(ctx, app)
 	if err != nil {
 		return err
 	}

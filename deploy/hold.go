@@ -28,6 +28,9 @@ func (d *Deployer) Hold(ctx context.Context, app string, stopApp bool, fn func(c
 	if !stopApp {
 		return fn(ctx)
 	}
+	if d.opts.Cluster != nil {
+		return d.swarmHold(ctx, app, fn)
+	}
 	cs, err := d.rt.List(ctx, app)
 	if err != nil {
 		return fmt.Errorf("listing %s's containers to stop them: %w", app, err)

@@ -231,3 +231,79 @@ func (d *Deployer) reconcileServices(ctx context.Context, live map[string]string
 	}
 	return errors.Join(errs...)
 }
+
+// DatabaseContainer is the engine container of app's database, for what
+// reaches into it (backups, restores, a terminal): on one engine its
+// container name; on a swarm the container of its running task, which
+// kaj places on the manager with its volume (see EnsureDatabaseService).
+// A database task on another node is out of the manager's reach, and
+// the error says so.
+func (d *Deployer) DatabaseContainer(ctx context.Context, app string) (string, error) {
+	if d.opts.Cluster == nil {
+		return d.Names(app).Database, nil
+	}
+	info, err := d.opts.Cluster.Swarm(ctx)
+	if err != nil {
+		return "", err
+	}
+	ts, err := d.opts.Cluster.Tasks(ctx, app)
+	if err != nil {
+		return "", err
+	}
+	for _, t := range ts {
+		if t.Role != runtime.RoleDB || t.Desired != "running" {
+			continue
+		}
+		switch {
+		case t.State != "running":
+			return "", fmt.Errorf("the database of %s is %s, not running: %w", app, t.State, runtime.ErrNotFound)
+		case t.NodeID != info.NodeID || t.ContainerID == "":
+			return "", fmt.Errorf("the database of %s runs on node %s, out of the manager's reach: kaj reaches a database only on the node where kaj runs; move its volume there or take the dump on %s", app, t.Node, t.Node)
+		}
+		return t.ContainerID, nil
+	}
+	return "", fmt.Errorf("the database of %s has no running task: %w; start the app", app, runtime.ErrNotFound)
+}
+
+// swarmHold is Hold on a swarm: the app's service is scaled to zero
+// while fn runs, and back to the live release's replicas after, however
+// fn ended; the route follows its tasks again.
+func (d *Deployer) swarmHold(ctx context.Context, app string, fn func(ctx context.Context) error) error {
+	a, err := d.st.App(app)
+	if err != nil {
+		return err
+	}
+	c := d.opts.Cluster
+	if d.opts.Router != nil {
+		if _, err := d.opts.Router.Serve(app, nil); err != nil {
+			return err
+		}
+		f := d.follower(app)
+		f.mu.Lock()
+		f.routed, f.known = nil, true
+		f.mu.Unlock()
+	}
+	if err := c.ScaleService(ctx, app, runtime.RoleApp, 0); err != nil && !errors.Is(err, runtime.ErrNotFound) {
+		return fmt.Errorf("stopping %s's tasks: %w", app, err)
+	}
+	err = fn(ctx)
+	// The app comes back even when the caller's work was canceled.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.opts.HealthTimeout+time.Minute)
+	defer cancel()
+	a = d.liveDefinition(a)
+	since := time.Now()
+	if serr := c.ScaleService(bctx, app, runtime.RoleApp, a.ReplicaCount()); serr != nil {
+		if errors.Is(serr, runtime.ErrNotFound) {
+			return err
+		}
+		return errors.Join(err, fmt.Errorf("starting %s's tasks again: %w", app, serr))
+	}
+	sv, serr := c.AppService(bctx, app)
+	if serr == nil {
+		_, serr = d.waitRollout(bctx, a, sv.Release, since)
+	}
+	if serr != nil {
+		serr = fmt.Errorf("starting %s's tasks again: %w", app, serr)
+	}
+	return errors.Join(err, serr)
+}

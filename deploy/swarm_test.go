@@ -212,7 +212,7 @@ func swarmSetup(t *testing.T, nodes int, img Images, pushTo string) (*Deployer, 
 		}
 		return nil
 	}
-	d = New(st, d.rt, img, Options{Cluster: c, Router: r, Probe: probe, PushTo: pushTo, HealthTimeout: 300 * time.Millisecond, Labels: map[string]string{"kaj.instance": "a"}})
+	d = New(st, d.rt, img, Options{Cluster: c, Router: r, Probe: probe, PushTo: pushTo, HealthTimeout: 300 * time.Millisecond, Labels: map[string]string{"com.example.team": "a"}})
 	a, _ := st.App("blog")
 	a.Replicas = 3
 	if _, err := st.UpdateApp(a); err != nil {

@@ -96,7 +96,9 @@ func (s *Server) healthz(c *fiber.Ctx) error {
 		rep.Store.OK = true
 	}
 	st := s.opts.Engine.State()
-	if !st.Known {
+	// An engine that answered some call before the watcher's first
+	// check has not said who it is yet: ask, as in kaj's first moments.
+	if !st.Known || st.Answering && st.Info.Version == "" {
 		ctx, cancel := context.WithTimeout(c.UserContext(), firstCheck)
 		st = s.opts.Engine.Check(ctx)
 		cancel()

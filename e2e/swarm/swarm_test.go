@@ -767,3 +767,66 @@ func TestSwarm_imageOnlyOnTheManager(t *testing.T) {
 		t.Fatal("no answer through the router")
 	}
 }
+
+// TestSwarm_backupAndRestore: the database of a replicated app on a
+// swarm is backed up (dumped from its task's container on the manager,
+// verified in a throwaway copy) and restored with the app's tasks
+// scaled to zero meanwhile; the app answers through the router again
+// afterwards with the rows of the backup.
+func TestSwarm_backupAndRestore(t *testing.T) {
+	c := swarmtest.Shared(t)
+	env := testutil.NewEnv(t)
+	img := appImage(t, c, env, "kaj-swarm-app", "VERSION=v1")
+	dbImg := c.PushImage(t, env.MariaDBImage())
+	k := startKaj(t, c, env)
+	app := createApp(t, k, map[string]any{
+		"name": env.Name("bk"), "image": img, "port": 8080, "health_path": "/healthz", "replicas": 2,
+		"database": map[string]any{"kind": "mariadb", "image": dbImg},
+	})
+	deploy(t, k, app)
+	mariadb(t, c, k, app, "CREATE TABLE notes (n TEXT); INSERT INTO notes VALUES ('before')")
+	cl := k.Login(t)
+	job := func(path string, body any) (string, []map[string]any) {
+		t.Helper()
+		var j struct {
+			Job string `json:"job"`
+		}
+		if code := cl.JSON("POST", path, body, &j); code != 202 || j.Job == "" {
+			t.Fatalf("POST %s: %d %+v", path, code, j)
+		}
+		return cl.WaitJob(j.Job, 5*time.Minute)
+	}
+	status, events := job("/api/v1/apps/"+app+"/backups", nil)
+	if status != "succeeded" {
+		t.Fatalf("backup on a swarm: %s %v", status, events)
+	}
+	var list []struct {
+		ID       string `json:"id"`
+		Verified bool   `json:"verified"`
+	}
+	if code := cl.JSON("GET", "/api/v1/apps/"+app+"/backups", nil, &list); code != 200 || len(list) != 1 || !list[0].Verified {
+		t.Fatalf("backups: %d %+v; want one, verified", code, list)
+	}
+	mariadb(t, c, k, app, "INSERT INTO notes VALUES ('after')")
+	status, events = job("/api/v1/apps/"+app+"/backups/"+list[0].ID+"/restore", map[string]any{"keep_serving": false})
+	if status != "succeeded" {
+		t.Fatalf("restore on a swarm: %s %v", status, events)
+	}
+	if got := mariadb(t, c, k, app, "SELECT GROUP_CONCAT(n) FROM notes"); got != "before" {
+		t.Fatalf("after the restore the table holds %q, want the backup's %q", got, "before")
+	}
+	if n := len(runningApp(t, k, app)); n != 2 {
+		t.Fatalf("%d app tasks running after the restore, want 2", n)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, _, err := visit(k, app, "/healthz")
+		if err == nil && code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the app does not answer through the router after the restore: %d %v", code, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

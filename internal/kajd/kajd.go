@@ -182,7 +182,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	k.Deployer = deploy.New(st, k.Engine, k.Registry, deploy.Options{
 		Cluster:         cluster,
 		PushTo:          cfg.Runtime.PushTo,
-		Snapshot:        apps.NewSnapshotter(st, k.Backups, k.Engine, log),
+		Snapshot:        apps.NewSnapshotter(st, k.Backups, deployerNames{k}, log),
 		Router:          dr,
 		Observe:         obs.deploy,
 		DatabaseAlias:   cfg.Deploy.DatabaseAlias,
@@ -551,4 +551,16 @@ func stableFor(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+// deployerNames gives the snapshot before deploy the names and the
+// database container of an app as the Deployer knows them (on a swarm,
+// its database task's container); the Deployer is made after the
+// snapshotter it is given.
+type deployerNames struct{ k *Kaj }
+
+func (n deployerNames) Names(app string) runtime.Names { return n.k.Engine.Names(app) }
+
+func (n deployerNames) DatabaseContainer(ctx context.Context, app string) (string, error) {
+	return n.k.Deployer.DatabaseContainer(ctx, app)
 }

@@ -86,7 +86,9 @@ type Cluster struct {
 	// default gateway and the registry's address.
 	BridgeAddr string
 
-	st       state
+	st state
+	// pool is where the manager's local networks take their subnets.
+	pool     netip.Prefix
 	nodes    []*node
 	registry string
 	regCmd   *exec.Cmd
@@ -269,6 +271,17 @@ func create(o Options) (*Cluster, error) {
 		unlock()
 		return c, err
 	}
+	// The manager's local networks (a backup's throwaway database, the
+	// gateway bridge) take their subnets from a pool routed from the root
+	// namespace through the manager, so that kaj, running beside the
+	// manager as it would on the manager's host, reaches containers on
+	// them, as a real manager host does its own bridges.
+	pool, err := freePrefix(22, []netip.Prefix{prefix})
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	c.pool = pool
 	err = run("ip", "link", "add", name, "type", "bridge")
 	unlock()
 	if err != nil {
@@ -326,10 +339,20 @@ func create(o Options) (*Cluster, error) {
 		if err := os.MkdirAll(n.dir, 0o700); err != nil {
 			return c, err
 		}
-		cfg, _ := json.Marshal(map[string]any{
+		conf := map[string]any{
 			"insecure-registries": []string{c.registry},
 			"labels":              []string{Label + "=" + name, Label + ".node=" + strconv.Itoa(i)},
-		})
+		}
+		if i == 0 {
+			conf["default-address-pools"] = []map[string]any{{"base": c.pool.String(), "size": 26}}
+			if err := runAll(
+				[]string{"nsenter", "--net=/var/run/netns/" + n.Netns, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"},
+				[]string{"ip", "route", "add", c.pool.String(), "via", n.Addr},
+			); err != nil {
+				return c, err
+			}
+		}
+		cfg, _ := json.Marshal(conf)
 		if err := os.WriteFile(filepath.Join(n.dir, "daemon.json"), cfg, 0o600); err != nil {
 			return c, err
 		}

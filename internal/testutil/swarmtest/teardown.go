@@ -50,8 +50,13 @@ func lockFile(path string) (func(), error) {
 // freeSubnet picks a /24 in 10.100.0.0–10.250.255.0 that overlaps no route
 // and no address of the root namespace. The swarm's own overlay networks
 // are allocated upwards from 10.0.0.0/24, far below.
-func freeSubnet() (netip.Prefix, error) {
-	var used []netip.Prefix
+func freeSubnet() (netip.Prefix, error) { return freePrefix(24, nil) }
+
+// freePrefix picks a prefix of bits bits in 10.100.0.0–10.250.255.255
+// that overlaps no route, no address of the root namespace and none of
+// taken.
+func freePrefix(bits int, taken []netip.Prefix) (netip.Prefix, error) {
+	used := append([]netip.Prefix(nil), taken...)
 	out, err := exec.Command("ip", "-4", "-o", "route", "show", "table", "all").Output()
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("ip route: %w", err)
@@ -82,7 +87,7 @@ func freeSubnet() (netip.Prefix, error) {
 		}
 	}
 	for range 200 {
-		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(100 + rand.IntN(151)), byte(rand.IntN(256)), 0}), 24)
+		p, _ := netip.AddrFrom4([4]byte{10, byte(100 + rand.IntN(151)), byte(rand.IntN(256)), 0}).Prefix(bits)
 		free := true
 		for _, u := range used {
 			if u.Overlaps(p) {
@@ -94,7 +99,7 @@ func freeSubnet() (netip.Prefix, error) {
 			return p, nil
 		}
 	}
-	return netip.Prefix{}, errors.New("no free /24 in 10.100.0.0–10.250.255.0 for the test swarm's bridge")
+	return netip.Prefix{}, fmt.Errorf("no free /%d in 10.100.0.0–10.250.255.255 for the test swarm", bits)
 }
 
 func freePortOn(addr string) (int, error) {
