@@ -424,18 +424,27 @@ func (d *Deployer) pipeline(ctx context.Context, r *run, a store.App, sec store.
 		}); err != nil {
 			return err
 		}
-		dbEnv, err := runtime.DatabaseEnv(spec, a.Database.URLScheme)
-		if err != nil {
+		if err := addDatabaseEnv(env, spec, a.Database.URLScheme); err != nil {
 			return err
-		}
-		for k, v := range dbEnv {
-			if _, set := env[k]; !set { // the user's own value wins
-				env[k] = v
-			}
 		}
 	}
 	_, err = d.rollout(ctx, r, a, image, env)
 	return err
+}
+
+// addDatabaseEnv adds what tells the app where its database is
+// (DATABASE_URL, DB_HOST...) to env; a value the user set wins.
+func addDatabaseEnv(env map[string]string, spec runtime.DatabaseSpec, urlScheme string) error {
+	dbEnv, err := runtime.DatabaseEnv(spec, urlScheme)
+	if err != nil {
+		return err
+	}
+	for k, v := range dbEnv {
+		if _, set := env[k]; !set {
+			env[k] = v
+		}
+	}
+	return nil
 }
 
 // rollout starts a container of a at image, waits until it passes its

@@ -233,6 +233,12 @@ func (d *Deployer) Delete(ctx context.Context, app string, deleteData bool, acto
 	if err := d.rt.RemoveApp(ctx, app, deleteData); err != nil {
 		return err
 	}
+	return d.forget(app, deleteData, actor)
+}
+
+// forget deletes app from the store once its engine objects are gone,
+// and records who did it and whether its data went too.
+func (d *Deployer) forget(app string, deleteData bool, actor string) error {
 	return d.st.Update(func(tx *store.Tx) error {
 		if err := tx.DeleteApp(app, !deleteData); err != nil {
 			return err

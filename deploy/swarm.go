@@ -82,7 +82,7 @@ func (d *Deployer) swarmPipeline(ctx context.Context, r *run, a store.App, sec s
 	}
 	if err := r.step(StepNetwork, func() (string, error) {
 		_, err := c.EnsureOverlay(ctx, a.Name, d.opts.Labels)
-		return "overlay network kaj-" + a.Name, err
+		return "overlay network " + d.Names(a.Name).Network, err
 	}); err != nil {
 		return err
 	}
@@ -93,14 +93,8 @@ func (d *Deployer) swarmPipeline(ctx context.Context, r *run, a store.App, sec s
 		}); err != nil {
 			return err
 		}
-		dbEnv, err := runtime.DatabaseEnv(spec, a.Database.URLScheme)
-		if err != nil {
+		if err := addDatabaseEnv(env, spec, a.Database.URLScheme); err != nil {
 			return err
-		}
-		for k, v := range dbEnv {
-			if _, set := env[k]; !set {
-				env[k] = v
-			}
 		}
 	}
 	return d.swarmRollout(ctx, r, a, image, env)

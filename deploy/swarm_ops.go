@@ -146,17 +146,7 @@ func (d *Deployer) swarmDelete(ctx context.Context, app string, deleteData bool,
 	d.mu.Lock()
 	delete(d.followers, app)
 	d.mu.Unlock()
-	return d.st.Update(func(tx *store.Tx) error {
-		if err := tx.DeleteApp(app, !deleteData); err != nil {
-			return err
-		}
-		detail := "data kept"
-		if deleteData {
-			detail = "data deleted"
-		}
-		_, err := tx.AddEvent(store.Event{Actor: actor, Action: store.ActionAppDelete, Target: app, Detail: detail})
-		return err
-	})
+	return d.forget(app, deleteData, actor)
 }
 
 // swarmContainers reports app's tasks that swarm means to run as
