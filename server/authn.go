@@ -228,7 +228,7 @@ func (s *Server) toLogin(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 		return c.SendString(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=` + here +
-			`"><title>kaj</title><p>Opening kaj… <a href="` + here + `">continue</a></p>`)
+			`"><link rel="icon" href="data:,"><title>kaj</title><p>Opening kaj… <a href="` + here + `">continue</a></p>`)
 	}
 	return c.Redirect("/login?next="+url.QueryEscape(c.OriginalURL()), fiber.StatusSeeOther)
 }

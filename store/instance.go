@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -129,4 +130,27 @@ func (t *Tx) forgetLegacy(app string) error {
 		return b.Delete([]byte(app))
 	}
 	return nil
+}
+
+// keySwarm records whether kaj last ran its apps on a swarm: "true" or
+// "false".
+var keySwarm = []byte("swarm")
+
+// LastSwarm reports whether kaj last ran on a swarm, and whether that was
+// ever recorded: what kaj goes on with when its engine does not say at
+// start.
+func (s *Store) LastSwarm() (swarm, known bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketMeta).Get(keySwarm)
+		swarm, known = string(raw) == "true", raw != nil
+		return nil
+	})
+	return swarm, known, err
+}
+
+// SetLastSwarm records whether kaj runs its apps on a swarm.
+func (s *Store) SetLastSwarm(swarm bool) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySwarm, []byte(strconv.FormatBool(swarm)))
+	})
 }

@@ -82,3 +82,18 @@ func TestOpen_freshHasInstance(t *testing.T) {
 		t.Fatal("two new data files got the same instance ID")
 	}
 }
+
+func TestStore_lastSwarm(t *testing.T) {
+	st := openTest(t)
+	if swarm, known, err := st.LastSwarm(); err != nil || swarm || known {
+		t.Fatalf("a new store: swarm %v known %v err %v; want nothing recorded", swarm, known, err)
+	}
+	for _, want := range []bool{true, false} {
+		if err := st.SetLastSwarm(want); err != nil {
+			t.Fatal(err)
+		}
+		if swarm, known, err := st.LastSwarm(); err != nil || swarm != want || !known {
+			t.Fatalf("after SetLastSwarm(%v): %v %v %v", want, swarm, known, err)
+		}
+	}
+}

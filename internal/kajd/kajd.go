@@ -140,7 +140,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		return nil, err
 	}
 	log.Info("kaj instance", "id", k.Engine.Instance())
-	if k.swarm, err = swarmMode(ctx, cfg.Runtime.Mode, k.Engine, cfg.Docker.Timeout.D(), log); err != nil {
+	if k.swarm, err = swarmMode(ctx, cfg.Runtime.Mode, k.Engine, cfg.Docker.Timeout.D(), st, log); err != nil {
 		return nil, err
 	}
 	if k.swarm {
@@ -275,19 +275,19 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 }
 
 // swarmModeWait bounds the one engine call kaj makes before it serves:
-// whether its engine is a swarm manager. A hung engine must not keep
-// kaj from serving its health check and dashboard.
-const swarmModeWait = 3 * time.Second
+// whether its engine is a swarm manager. A healthy engine answers in
+// milliseconds; a hung one must not keep kaj from serving its health
+// check and dashboard.
+const swarmModeWait = 500 * time.Millisecond
 
 // swarmMode decides whether kaj drives a swarm: "swarm" insists on the
 // engine being a swarm manager, "auto" follows what it is, and "docker"
-// never asks. The engine gets at most swarmModeWait (or its timeout) to
-// say: an engine that does not answer in "auto" means docker, said in
-// the log, so that kaj starts and says what is wrong; in "swarm" the
-// setting is trusted.
-func swarmMode(ctx context.Context, mode string, e *runtime.Docker, timeout time.Duration, log *slog.Logger) (bool, error) {
+// never asks. An engine that does not say within swarmModeWait leaves
+// kaj as it last ran (recorded in the store; on one engine when never),
+// said in the log; in "swarm" the setting is trusted.
+func swarmMode(ctx context.Context, mode string, e *runtime.Docker, timeout time.Duration, st *store.Store, log *slog.Logger) (bool, error) {
 	if mode == config.RuntimeDocker {
-		return false, nil
+		return false, st.SetLastSwarm(false)
 	}
 	ctx, cancel := context.WithTimeout(ctx, min(timeout, swarmModeWait))
 	defer cancel()
@@ -297,13 +297,14 @@ func swarmMode(ctx context.Context, mode string, e *runtime.Docker, timeout time
 			log.Warn("runtime.mode = \"swarm\": the engine did not say whether it is a swarm manager; kaj runs as one", "err", err)
 			return true, nil
 		}
-		log.Warn("runtime.mode = \"auto\": the engine did not say whether it is a swarm manager; kaj runs on the one engine until restarted", "err", err)
-		return false, nil
+		last, _, serr := st.LastSwarm()
+		log.Warn("runtime.mode = \"auto\": the engine did not say whether it is a swarm manager; kaj goes on as it last ran until restarted", "swarm", last, "err", err)
+		return last, serr
 	}
 	if mode == config.RuntimeSwarm && !info.Manager {
 		return false, errors.New("runtime.mode = \"swarm\", but kaj's engine is not a swarm manager: run 'docker swarm init' on it (or point docker.host at a manager), or set runtime.mode to \"auto\" or \"docker\"")
 	}
-	return info.Manager, nil
+	return info.Manager, st.SetLastSwarm(info.Manager)
 }
 
 // OpenStore opens the store in cfg's data directory (0700, created when
