@@ -472,7 +472,7 @@ func TestSwarm_databaseStranded(t *testing.T) {
 	dbImg := c.PushImage(t, env.MariaDBImage())
 	k := startKaj(t, c, env)
 	name := env.Name("strand")
-	volume := name + "-data"
+	volume := k.Engine.Names(name).Volume
 	worker := c.Nodes()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
