@@ -155,6 +155,9 @@ func (b *Builder) Build(ctx context.Context, req Request, emit jobs.Emit) (store
 	if err != nil {
 		return out, fmt.Errorf("%w: reading %s: %v", ErrContext, dfPath, err)
 	}
+	if len(text) > MaxDockerfile {
+		return out, fmt.Errorf("%w: %s is %d KiB; kaj builds Dockerfiles of up to %d KiB", ErrContext, dfPath, len(text)>>10, MaxDockerfile>>10)
+	}
 	out.DockerfileText = string(text)
 
 	if err := step(emit, StepLint, func() (string, error) {
@@ -220,8 +223,15 @@ func (b *Builder) lint(text []byte, src store.Source, out *store.Build) ([]docke
 		return nil, err
 	}
 	var stop []dockerfile.Finding
-	for _, f := range findings {
-		out.Findings = append(out.Findings, FormatFinding(f))
+	for i, f := range findings {
+		// The build record keeps the first findings; the rest are
+		// counted, so a pathological file cannot swell the store.
+		switch {
+		case i < MaxFindings:
+			out.Findings = append(out.Findings, FormatFinding(f))
+		case i == MaxFindings:
+			out.Findings = append(out.Findings, fmt.Sprintf("… and %d more findings", len(findings)-MaxFindings))
+		}
 		if f.Severity >= threshold {
 			stop = append(stop, f)
 		}
@@ -231,6 +241,13 @@ func (b *Builder) lint(text []byte, src store.Source, out *store.Build) ([]docke
 	}
 	return findings, nil
 }
+
+// MaxDockerfile is the largest Dockerfile kaj builds, as the lint API
+// takes; MaxFindings bounds the findings a build records.
+const (
+	MaxDockerfile = 256 << 10
+	MaxFindings   = 500
+)
 
 func (b *Builder) engineBuild(ctx context.Context, req Request, src store.Source, bctx *Context, contextDir string, out *store.Build, emit jobs.Emit) (string, error) {
 	patterns, ignoreName, err := ignoreFile(contextDir, src.Dockerfile)

@@ -100,8 +100,9 @@ type Metrics struct {
 	// serves /metrics on the API address, behind Token.
 	Listen string `toml:"listen"`
 	// Token, when set, lets a scraper read /metrics on the API address
-	// with "Authorization: Bearer <token>"; an admin's API token works
-	// too. Prefer KAJ_METRICS_TOKEN.
+	// with "Authorization: Bearer <token>"; any user's session or API
+	// token works too (the figures are what the dashboard shows every
+	// viewer). Prefer KAJ_METRICS_TOKEN.
 	Token string `toml:"token"`
 }
 

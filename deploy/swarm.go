@@ -124,7 +124,9 @@ func (d *Deployer) shipImage(ctx context.Context, r *run, app, ref, local, diges
 	case !pinned(ref) && strings.Contains(ref, "/") && strings.ContainsAny(strings.SplitN(ref, "/", 2)[0], ".:"):
 		target = ref
 	case d.opts.PushTo != "":
-		target = fmt.Sprintf("%s/%s:r%d", d.opts.PushTo, app, r.rel.Number)
+		// The network's name carries the instance: two kaj sharing one
+		// registry never overwrite each other's tags.
+		target = fmt.Sprintf("%s/%s:r%d", d.opts.PushTo, d.Names(app).Network, r.rel.Number)
 	}
 	p, ok := d.img.(Pusher)
 	if target == "" || !ok {
@@ -185,7 +187,7 @@ func (d *Deployer) waitDatabaseTask(ctx context.Context, spec runtime.DatabaseSp
 	defer cancel()
 	volume := spec.Volume
 	if volume == "" {
-		volume = "kaj-" + spec.App + "-data"
+		volume = d.Names(spec.App).Volume
 	}
 	last := ""
 	pendingSince := time.Time{}

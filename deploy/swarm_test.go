@@ -288,10 +288,10 @@ func TestSwarmDeploy_imageForTheNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(img.pushed) == 0 || !strings.HasSuffix(img.pushed[0], "-> 10.0.0.1:5000/kaj/blog:r1") {
+		if len(img.pushed) == 0 || !strings.HasSuffix(img.pushed[0], "-> 10.0.0.1:5000/kaj/"+d.Names("blog").Network+":r1") {
 			t.Fatalf("pushed %v", img.pushed)
 		}
-		want := "10.0.0.1:5000/kaj/blog@sha256:" + strings.Repeat("a", 64)
+		want := "10.0.0.1:5000/kaj/" + d.Names("blog").Network + "@sha256:" + strings.Repeat("a", 64)
 		if c.svc.Image != want || rel.Digest != want {
 			t.Fatalf("service runs %s, release records %s; want %s", c.svc.Image, rel.Digest, want)
 		}

@@ -197,8 +197,8 @@ func (d *Docker) EnsureOverlay(ctx context.Context, app string, labels map[strin
 	if err == nil {
 		n := res.Network
 		switch {
-		case n.Name != name || !managed(n.Labels) || n.Labels[LabelApp] != app:
-			return "", fmt.Errorf("ensuring network %s: %w: a network of that name exists that kaj did not create for app %s; remove or rename it", name, ErrConflict, app)
+		case n.Name != name || !d.owns(n.Labels) || n.Labels[LabelApp] != app:
+			return "", foreign("network", name, app, n.Labels)
 		case n.Driver != "overlay":
 			return "", fmt.Errorf("ensuring network %s: %w: it is a %s network from before the swarm; remove the app's containers and the network (docker network rm %s), then deploy again", name, ErrConflict, n.Driver, name)
 		}
@@ -322,8 +322,8 @@ func (d *Docker) service(ctx context.Context, name, app string, role Role) (Serv
 		return Service{}, engineError("inspecting service "+name, err)
 	}
 	sv := toService(res.Service)
-	if sv.Name != name || !managed(res.Service.Spec.Labels) || sv.App != app || sv.Role != role {
-		return Service{}, fmt.Errorf("service %s: %w: a service of that name exists that kaj did not create for app %s; remove it", name, ErrConflict, app)
+	if sv.Name != name || !d.owns(res.Service.Spec.Labels) || sv.App != app || sv.Role != role {
+		return Service{}, foreign("service", name, app, res.Service.Spec.Labels)
 	}
 	return sv, nil
 }
@@ -392,6 +392,9 @@ func (d *Docker) RollbackService(ctx context.Context, app string) error {
 	if err != nil {
 		return engineError("inspecting service "+name, err)
 	}
+	if l := cur.Service.Spec.Labels; !d.owns(l) || l[LabelApp] != app {
+		return foreign("service", name, app, l)
+	}
 	if cur.Service.PreviousSpec == nil {
 		return fmt.Errorf("rolling back service %s: %w: it has no previous spec", name, ErrNotFound)
 	}
@@ -409,8 +412,8 @@ func (d *Docker) changeService(ctx context.Context, app string, role Role, doing
 	if err != nil {
 		return engineError("inspecting service "+name, err)
 	}
-	if l := cur.Service.Spec.Labels; !managed(l) || l[LabelApp] != app {
-		return fmt.Errorf("%s service %s: %w: kaj did not create it for app %s", doing, name, ErrConflict, app)
+	if l := cur.Service.Spec.Labels; !d.owns(l) || l[LabelApp] != app {
+		return foreign("service", name, app, l)
 	}
 	spec := cur.Service.Spec
 	change(&spec)
@@ -476,7 +479,7 @@ func (d *Docker) tasks(ctx context.Context, f mclient.Filters, app string) ([]Ta
 		if cs := t.Spec.ContainerSpec; cs != nil {
 			l = cs.Labels
 		}
-		if !managed(l) || (app != "" && l[LabelApp] != app) {
+		if !d.owns(l) || (app != "" && l[LabelApp] != app) {
 			continue
 		}
 		n := nodes[t.NodeID]
@@ -670,6 +673,17 @@ func (d *Docker) EnsureDatabaseService(ctx context.Context, spec DatabaseSpec) (
 	if err != nil {
 		return Service{}, err
 	}
+	// Data of another kaj, of another app, or a stranger's volume under
+	// the name kaj gives is never opened, as on one engine. The volume is
+	// seen here when it is on the manager, where kaj makes it.
+	if vol, err := d.cli.VolumeInspect(ctx, spec.Volume, mclient.VolumeInspectOptions{}); err == nil {
+		vl := vol.Volume.Labels
+		if managed(vl) && (!d.owns(vl) || vl[LabelApp] != spec.App) || !managed(vl) && spec.Volume == d.Names(spec.App).Volume {
+			return Service{}, fmt.Errorf("ensuring database %s: %w", name, foreign("volume", spec.Volume, spec.App, vl))
+		}
+	} else if !cerrdefs.IsNotFound(err) {
+		return Service{}, engineError("inspecting volume "+spec.Volume, err)
+	}
 	if node == "" {
 		info, err := d.Swarm(ctx)
 		if err != nil {
@@ -785,6 +799,11 @@ func (d *Docker) RemoveSwarmApp(ctx context.Context, app, volume string, deleteD
 		}
 	}
 	name := d.Names(app).Network
+	if n, err := d.cli.NetworkInspect(ctx, name, mclient.NetworkInspectOptions{}); err == nil {
+		if l := n.Network.Labels; !d.owns(l) || l[LabelApp] != app {
+			return foreign("network", name, app, l)
+		}
+	}
 	for {
 		_, err := d.cli.NetworkRemove(ctx, name, mclient.NetworkRemoveOptions{})
 		if err == nil || cerrdefs.IsNotFound(err) {
@@ -822,7 +841,20 @@ func (d *Docker) RemoveSwarmApp(ctx context.Context, app, volume string, deleteD
 	return nil
 }
 
+// removeVolume removes the data of app on the manager, once swarm has
+// let go of it; a volume that is not this instance's, or not app's, is
+// left alone.
 func removeVolume(ctx context.Context, d *Docker, volume, app string) error {
+	v, err := d.cli.VolumeInspect(ctx, volume, mclient.VolumeInspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return engineError("inspecting volume "+volume, err)
+	}
+	if l := v.Volume.Labels; !d.owns(l) || l[LabelApp] != app {
+		return fmt.Errorf("deleting the data of %s: %w", app, foreign("volume", volume, app, l))
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := d.cli.VolumeRemove(ctx, volume, mclient.VolumeRemoveOptions{})

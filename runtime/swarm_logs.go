@@ -46,7 +46,7 @@ func (d *Docker) TaskLogBatches(ctx context.Context, taskID string, opts LogOpti
 	if err != nil {
 		return engineError("inspecting task "+taskID, err)
 	}
-	if cs := t.Task.Spec.ContainerSpec; cs == nil || !managed(cs.Labels) {
+	if cs := t.Task.Spec.ContainerSpec; cs == nil || !d.owns(cs.Labels) {
 		return fmt.Errorf("task %s: %w: not one of kaj's", taskID, ErrNotFound)
 	}
 	o := mclient.TaskLogsOptions{ShowStdout: true, ShowStderr: true, Timestamps: true, Follow: opts.Follow, Tail: "all"}

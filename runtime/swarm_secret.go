@@ -78,11 +78,14 @@ func (d *Docker) databaseSecret(ctx context.Context, spec DatabaseSpec, labels m
 
 // removeSecrets removes app's database password secrets.
 func (d *Docker) removeSecrets(ctx context.Context, app string) error {
-	res, err := d.cli.SecretList(ctx, mclient.SecretListOptions{Filters: mclient.Filters{}.Add("label", LabelManaged+"=true", LabelApp+"="+app)})
+	res, err := d.cli.SecretList(ctx, mclient.SecretListOptions{Filters: d.filters(map[string]string{LabelApp: app})})
 	if err != nil {
 		return engineError("listing secrets", err)
 	}
 	for _, s := range res.Items {
+		if !d.owns(s.Spec.Labels) {
+			continue
+		}
 		if _, err := d.cli.SecretRemove(ctx, s.ID, mclient.SecretRemoveOptions{}); err != nil && !cerrdefs.IsNotFound(err) {
 			return engineError("removing secret "+s.Spec.Name, err)
 		}

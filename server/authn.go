@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -320,6 +321,15 @@ const confirmPath = "/api/v1/session/confirm"
 // do these things: a leaked token must not mint more tokens or read the
 // secrets it was not given.
 func (s *Server) confirmed(c *fiber.Ctx) error {
+	if err := s.checkConfirmed(c); err != nil {
+		return err
+	}
+	return c.Next()
+}
+
+// checkConfirmed is confirmed for a handler whose sensitive part depends
+// on the request (a reveal asked for in the query).
+func (s *Server) checkConfirmed(c *fiber.Ctx) error {
 	id, ok := c.Locals(localUser).(identity)
 	if !ok {
 		return errUnauthenticated
@@ -332,7 +342,7 @@ func (s *Server) confirmed(c *fiber.Ctx) error {
 		return &apiError{Code: fiber.StatusForbidden, Reason: "reauth_required",
 			Msg: fmt.Sprintf("this needs your password again (asked every %s): POST {\"password\": \"...\"} to %s, then retry", s.opts.ConfirmWindow, confirmPath)}
 	}
-	return c.Next()
+	return nil
 }
 
 type confirmRequest struct {
@@ -416,9 +426,13 @@ func (s *Server) listTokens(c *fiber.Ctx) error {
 	if err := s.opts.Store.View(func(tx *store.Tx) (err error) { toks, err = tx.Tokens(); return err }); err != nil {
 		return err
 	}
-	out := make([]tokenResponse, len(toks))
-	for i, t := range toks {
-		out[i] = tokenResponse{Token: t}
+	// Admins see and revoke everyone's tokens; others only their own.
+	id, _ := c.Locals(localUser).(identity)
+	out := make([]tokenResponse, 0, len(toks))
+	for _, t := range toks {
+		if id.Role.Allows(auth.Admin) || t.User == id.User {
+			out = append(out, tokenResponse{Token: t})
+		}
 	}
 	return c.JSON(out)
 }
@@ -440,7 +454,18 @@ func (s *Server) createToken(c *fiber.Ctx) error {
 
 func (s *Server) deleteToken(c *fiber.Ctx) error {
 	id := c.Params("id")
+	who, _ := c.Locals(localUser).(identity)
 	err := s.opts.Store.Update(func(tx *store.Tx) error {
+		if !who.Role.Allows(auth.Admin) {
+			toks, err := tx.Tokens()
+			if err != nil {
+				return err
+			}
+			// Another user's token reads as missing: its ID says nothing.
+			if i := slices.IndexFunc(toks, func(t store.Token) bool { return t.ID == id }); i < 0 || toks[i].User != who.User {
+				return fmt.Errorf("token %s: %w", id, store.ErrNotFound)
+			}
+		}
 		if err := tx.DeleteToken(id); err != nil {
 			return err
 		}

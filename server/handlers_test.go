@@ -517,3 +517,34 @@ func TestHealthz(t *testing.T) {
 	f.expect(f.req("GET", "/api/v1/version", "", nil), 200, `"version"`)
 	f.expect(f.as("GET", "/api/v1/nowhere", ""), 404, "no such API route")
 }
+
+// TestTokens_ownOnly: a deployer sees and revokes only their own tokens;
+// an admin, everyone's.
+func TestTokens_ownOnly(t *testing.T) {
+	f := newFixture(t)
+	var adminTok tokenResponse
+	json.Unmarshal([]byte(f.expect(f.as("POST", "/api/v1/tokens", `{"name":"admin-ci"}`), 201)), &adminTok)
+	f.expect(f.as("POST", "/api/v1/users", `{"name":"dee","password":"long-enough-password","role":"deployer"}`), 201)
+	resp := f.req("POST", "/api/v1/auth/login", `{"username":"dee","password":"long-enough-password"}`, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("login as dee: %d %s", resp.StatusCode, body(resp))
+	}
+	var me meResponse
+	json.NewDecoder(resp.Body).Decode(&me)
+	hdr := map[string]string{csrfHeader: me.CSRFToken}
+	for _, c := range resp.Cookies() {
+		if c.Name == sessionCookie {
+			hdr["Cookie"] = sessionCookie + "=" + c.Value
+		}
+	}
+	var deeTok tokenResponse
+	json.Unmarshal([]byte(f.expect(f.req("POST", "/api/v1/tokens", `{"name":"dee-ci"}`, hdr), 201)), &deeTok)
+	list := f.expect(f.req("GET", "/api/v1/tokens", "", hdr), 200, `"dee-ci"`)
+	if strings.Contains(list, "admin-ci") {
+		t.Fatalf("a deployer sees another user's token: %s", list)
+	}
+	f.expect(f.req("DELETE", "/api/v1/tokens/"+adminTok.ID, "", hdr), 404)
+	f.expect(f.as("GET", "/api/v1/tokens", ""), 200, `"admin-ci"`, `"dee-ci"`)
+	f.expect(f.req("DELETE", "/api/v1/tokens/"+deeTok.ID, "", hdr), 204)
+	f.expect(f.as("DELETE", "/api/v1/tokens/"+adminTok.ID, ""), 204)
+}

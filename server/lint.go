@@ -86,8 +86,12 @@ func (s *Server) lint(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(lintWait/time.Second)))
 		return &apiError{Code: fiber.StatusTooManyRequests, Msg: fmt.Sprintf("%d lints are running; try again in a few seconds", cap(lintSlots))}
 	}
-	findings, err := dockerfile.Lint([]byte(req.Dockerfile), opts)
-	release()
+	findings, err := func() ([]dockerfile.Finding, error) {
+		// Released even when the linter panics: a slot lost is a lint
+		// refused until kaj restarts.
+		defer release()
+		return dockerfile.Lint([]byte(req.Dockerfile), opts)
+	}()
 	var pe *dockerfile.ParseError
 	if errors.As(err, &pe) {
 		return c.Status(fiber.StatusUnprocessableEntity).JSON(parseErrorBody{

@@ -91,6 +91,13 @@ func (s *Server) revealJoin(c *fiber.Ctx) error {
 	if s.opts.Nodes == nil {
 		return errNoNodes
 	}
+	// The full token is a secret revealed: the password typed lately, as
+	// for every other reveal.
+	if c.QueryBool("reveal", false) {
+		if err := s.checkConfirmed(c); err != nil {
+			return err
+		}
+	}
 	j, err := s.opts.Nodes.SwarmJoinCommand(c.UserContext())
 	if err != nil {
 		return notManager(err)

@@ -78,7 +78,7 @@ func (s *Server) pages() {
 	s.app.Get("/nodes", authed, viewer, p.nodes)
 	s.app.Get("/xterm/*", authed, admin, s.xtermFile)
 	s.app.Get("/account", authed, viewer, p.account)
-	s.app.Post("/account", authed, viewer, p.changePassword)
+	s.app.Post("/account", authed, viewer, s.loginLimit, p.changePassword)
 }
 
 // static serves the embedded assets. A URL with the current version names

@@ -212,7 +212,7 @@ func (s *Server) routes() {
 	// minutes (confirmed, in authn.go).
 	viewer, deployer, admin := s.need(auth.Viewer), s.need(auth.Deployer), s.need(auth.Admin)
 	api.Get("/auth/me", viewer, s.me)
-	api.Post("/auth/password", viewer, s.changePassword)
+	api.Post("/auth/password", viewer, s.loginLimit, s.changePassword)
 	api.Post("/session/confirm", viewer, s.loginLimit, s.confirmSession)
 	api.Get("/users", admin, s.listUsers)
 	api.Post("/users", admin, s.confirmed, s.createUser)
