@@ -47,6 +47,7 @@ package logstream
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -268,6 +269,7 @@ func (st *stream) run(ctx context.Context) error {
 	close(st.ready)
 	var w watch
 	w.saw(hist)
+	lost := 0 // follows in a row that lost the engine's log file
 	for {
 		fctx, restart := context.WithCancel(ctx)
 		stalled := make(chan bool, 1)
@@ -294,7 +296,19 @@ func (st *stream) run(ctx context.Context) error {
 			st.publish(batch, true)
 		})
 		restart()
-		if !<-stalled || ctx.Err() != nil {
+		wasStalled := <-stalled
+		if ctx.Err() != nil {
+			return err
+		}
+		switch {
+		case wasStalled:
+			lost = 0
+		case err != nil && lostFile(err) && lost < maxLostFile:
+			// The json-file driver lost the file it followed as it
+			// rotated ("Error grabbing logs: ... no such file"): the
+			// container logs on, so follow again as after a stall.
+			lost++
+		default:
 			return err
 		}
 		// The engine's follow stopped delivering while the log moved
@@ -419,4 +433,14 @@ func (h *Hub) stop(st *stream) {
 	}
 	h.mu.Unlock()
 	st.cancel()
+}
+
+// maxLostFile bounds the follows in a row reopened after the engine lost
+// its log file: a container whose log is really gone ends the stream.
+const maxLostFile = 3
+
+// lostFile reports whether a follow ended because the engine's json-file
+// driver lost the file it read, as it does when the log rotates under it.
+func lostFile(err error) bool {
+	return strings.Contains(err.Error(), "Error grabbing logs")
 }
