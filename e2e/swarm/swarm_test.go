@@ -751,7 +751,7 @@ func TestSwarm_imageOnlyOnTheManager(t *testing.T) {
 		"name": env.Name("pushed"), "image": ref, "port": 8080, "health_path": "/healthz", "replicas": 3,
 	})
 	rel = deploy(t, k2, app)
-	if !strings.HasPrefix(rel.Digest, c.Registry()+"/kaj/"+app+"@sha256:") {
+	if !strings.HasPrefix(rel.Digest, c.Registry()+"/kaj/"+k2.Engine.Names(app).Network+"@sha256:") {
 		t.Fatalf("release digest %q, want the pushed image", rel.Digest)
 	}
 	nodes := map[string]bool{}
