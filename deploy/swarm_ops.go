@@ -43,14 +43,8 @@ func (d *Deployer) swarmOp(ctx context.Context, app, actor string, action store.
 func (d *Deployer) swarmStop(ctx context.Context, app, actor string) error {
 	return d.swarmOp(ctx, app, actor, store.ActionAppStop, func(a store.App) error {
 		c := d.opts.Cluster
-		if d.opts.Router != nil {
-			if _, err := d.opts.Router.Serve(app, nil); err != nil {
-				return err
-			}
-			f := d.follower(app)
-			f.mu.Lock()
-			f.routed, f.known = nil, true
-			f.mu.Unlock()
+		if err := d.unroute(app); err != nil {
+			return err
 		}
 		if err := c.ScaleService(ctx, app, runtime.RoleApp, 0); err != nil {
 			return err
@@ -264,14 +258,8 @@ func (d *Deployer) swarmHold(ctx context.Context, app string, fn func(ctx contex
 		return err
 	}
 	c := d.opts.Cluster
-	if d.opts.Router != nil {
-		if _, err := d.opts.Router.Serve(app, nil); err != nil {
-			return err
-		}
-		f := d.follower(app)
-		f.mu.Lock()
-		f.routed, f.known = nil, true
-		f.mu.Unlock()
+	if err := d.unroute(app); err != nil {
+		return err
 	}
 	if err := c.ScaleService(ctx, app, runtime.RoleApp, 0); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 		return fmt.Errorf("stopping %s's tasks: %w", app, err)
@@ -296,4 +284,20 @@ func (d *Deployer) swarmHold(ctx context.Context, app string, fn func(ctx contex
 		serr = fmt.Errorf("starting %s's tasks again: %w", app, serr)
 	}
 	return errors.Join(err, serr)
+}
+
+// unroute empties app's route (it answers 503) and tells its follower
+// the route is known empty, so it does not route the tasks going away.
+func (d *Deployer) unroute(app string) error {
+	if d.opts.Router == nil {
+		return nil
+	}
+	if _, err := d.opts.Router.Serve(app, nil); err != nil {
+		return err
+	}
+	f := d.follower(app)
+	f.mu.Lock()
+	f.routed, f.known = nil, true
+	f.mu.Unlock()
+	return nil
 }

@@ -154,3 +154,22 @@ func (s *Store) SetLastSwarm(swarm bool) error {
 		return tx.Bucket(bucketMeta).Put(keySwarm, []byte(strconv.FormatBool(swarm)))
 	})
 }
+
+// Done reports whether the one-off step named step already ran on this
+// data file: work that mends what an older kaj stored runs once, not at
+// every start.
+func (s *Store) Done(step string) (bool, error) {
+	var done bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		done = tx.Bucket(bucketMeta).Get([]byte("done:"+step)) != nil
+		return nil
+	})
+	return done, err
+}
+
+// MarkDone records that the one-off step named step ran.
+func (s *Store) MarkDone(step string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put([]byte("done:"+step), []byte("1"))
+	})
+}

@@ -97,3 +97,19 @@ func TestStore_lastSwarm(t *testing.T) {
 		}
 	}
 }
+
+func TestStore_done(t *testing.T) {
+	st := openTest(t)
+	if done, err := st.Done("scrub-secrets"); err != nil || done {
+		t.Fatalf("a new store: done %v err %v", done, err)
+	}
+	if err := st.MarkDone("scrub-secrets"); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := st.Done("scrub-secrets"); err != nil || !done {
+		t.Fatalf("after MarkDone: done %v err %v", done, err)
+	}
+	if done, _ := st.Done("another"); done {
+		t.Fatal("another step reads done")
+	}
+}

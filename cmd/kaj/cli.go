@@ -45,13 +45,9 @@ func loginCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	fs := newFlags("kaj login", loginUsage, stderr)
 	token := fs.String("token", "", "an API `token` (kaj_...)")
 	user := fs.String("user", "", "log in as this `user` and create a token")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := positionals(fs, args, 1)
 	if err != nil {
-		return usageError(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitCode(2)
+		return err
 	}
 	base := strings.TrimRight(pos[0], "/")
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -351,13 +347,9 @@ func logsCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	followLog := fs.Bool("f", false, "follow the log")
 	tail := fs.Int("tail", 100, "lines of history")
 	asJSON := fs.Bool("json", false, "print each line as JSON")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := positionals(fs, args, 1)
 	if err != nil {
-		return usageError(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitCode(2)
+		return err
 	}
 	c, err := newClient()
 	if err != nil {
@@ -505,13 +497,9 @@ func envCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func pushCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("kaj push", "Usage: kaj push IMAGE TARGET [--json]\n\nPushes an image kaj's engine holds to a registry (credentials from kaj's Registries).\n\n", stderr)
 	asJSON := fs.Bool("json", false, "print the job's events as JSON lines")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := positionals(fs, args, 2)
 	if err != nil {
-		return usageError(err)
-	}
-	if len(pos) != 2 {
-		fs.Usage()
-		return exitCode(2)
+		return err
 	}
 	c, err := newClient()
 	if err != nil {
@@ -526,6 +514,21 @@ func pushCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // usageError turns a flag error into exit status 2 (the flag package has
 // printed the usage); -h is not an error.
+// positionals parses fs's flags wherever they stand in args and returns
+// the other arguments, which must be want; otherwise it prints the usage
+// and the command exits 2.
+func positionals(fs *flag.FlagSet, args []string, want int) ([]string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if len(pos) != want {
+		fs.Usage()
+		return nil, exitCode(2)
+	}
+	return pos, nil
+}
+
 func usageError(err error) error {
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

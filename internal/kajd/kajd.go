@@ -199,10 +199,8 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 	})
 	// Failures an older kaj recorded with secrets in the clear are
 	// masked; a failure here is logged and kaj serves anyway.
-	if n, err := k.Deployer.Scrub(); err != nil {
+	if err := k.scrubOnce(); err != nil {
 		log.Error("masking secrets in stored failures", "err", err)
-	} else if n > 0 {
-		log.Info("masked secrets in stored failures and events", "records", n)
 	}
 	cat, err := catalog.Default()
 	if err != nil {
@@ -564,4 +562,22 @@ func (n deployerNames) Names(app string) runtime.Names { return n.k.Engine.Names
 
 func (n deployerNames) DatabaseContainer(ctx context.Context, app string) (string, error) {
 	return n.k.Deployer.DatabaseContainer(ctx, app)
+}
+
+// scrubOnce masks, the first time this kaj opens a data file, the
+// secrets an older kaj stored in failed releases and events; what kaj
+// stores since is masked as it is written, so later starts skip the scan.
+func (k *Kaj) scrubOnce() error {
+	const step = "scrub-secrets"
+	if done, err := k.Store.Done(step); err != nil || done {
+		return err
+	}
+	n, err := k.Deployer.Scrub()
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		k.log.Info("masked secrets in stored failures and events", "records", n)
+	}
+	return k.Store.MarkDone(step)
 }
