@@ -169,8 +169,9 @@ type Deploy struct {
 	HealthTimeout   Duration `toml:"health_timeout"`
 	StopTimeout     Duration `toml:"stop_timeout"`
 	// StableFor is how long a new container must run, answering its
-	// health check and without a restart, before the route switches to
-	// it; "0s" switches at the first passing check.
+	// health check and without a restart, before what it replaced is
+	// removed; if it fails first, the route goes back to what served
+	// before. "0s" removes at the first passing check.
 	StableFor        Duration `toml:"stable_for"`
 	KeepReleases     int      `toml:"keep_releases"`
 	ReconcileOnStart bool     `toml:"reconcile_on_start"`

@@ -110,9 +110,15 @@ type Options struct {
 	Labels map[string]string
 	// Backoff spaces readiness probes; zero means the runtime's default.
 	Backoff runtime.Backoff
-	// StableFor is the health check's stability window; zero means the
-	// runtime's default.
+	// StableFor is the stability window a new container must run
+	// without a restart; zero means the runtime's default, negative none.
+	// Where the replaced containers can stay up meanwhile, the release
+	// goes live at the first passing check and the window runs after it
+	// (see watch).
 	StableFor time.Duration
+	// Reverted, when set, is told of a release that went live and was
+	// reverted when its container failed the stability window.
+	Reverted func(app string, release uint64, detail string)
 	// Router is the front door; nil means apps are reached on their
 	// published ports only.
 	Router Router
@@ -149,6 +155,7 @@ type Deployer struct {
 
 	mu        sync.Mutex
 	busy      map[string]bool
+	watching  map[string]*watch
 	followers map[string]*follower
 }
 
@@ -172,14 +179,28 @@ func New(st *store.Store, rt Runtime, img Images, opts Options) *Deployer {
 	return &Deployer{st: st, rt: rt, img: img, opts: opts, log: opts.Logger, busy: map[string]bool{}}
 }
 
-// lock claims app for one operation, or fails with ErrBusy.
+// lock claims app for one operation, or fails with ErrBusy. A release's
+// watch (see watch) holds the app too, for a second or so: lock waits
+// for it to end rather than refusing.
 func (d *Deployer) lock(app string) (func(), error) {
 	if d.opts.Ready != nil {
 		if err := d.opts.Ready(); err != nil {
 			return nil, err
 		}
 	}
-	d.mu.Lock()
+	for {
+		d.mu.Lock()
+		w := d.watching[app]
+		if w == nil {
+			break
+		}
+		d.mu.Unlock()
+		select {
+		case <-w.done:
+		case <-time.After(d.window() + watchGrace + time.Minute):
+			return nil, fmt.Errorf("app %q: %w: its new release is still being watched; try again in a moment", app, ErrBusy)
+		}
+	}
 	defer d.mu.Unlock()
 	if d.busy[app] {
 		return nil, fmt.Errorf("app %q: %w: wait for it to finish, or cancel it", app, ErrBusy)
@@ -192,11 +213,12 @@ func (d *Deployer) lock(app string) (func(), error) {
 	}, nil
 }
 
-// Busy reports whether an operation on app is running.
+// Busy reports whether an operation on app is running, or its new
+// release is being watched.
 func (d *Deployer) Busy(app string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.busy[app]
+	return d.busy[app] || d.watching[app] != nil
 }
 
 // Step names, in pipeline order.
@@ -223,6 +245,20 @@ type run struct {
 	started time.Time
 	created []string // containers this attempt created, removed on failure
 	stopped []string // serving containers stopped to free a fixed port, started again on failure
+	// watch, when set, is the stability window to run once the release is
+	// recorded live.
+	watch *watch
+}
+
+// watchAfter starts the run's watch, if it has one, handing it the
+// releases the run superseded.
+func (d *Deployer) watchAfter(r *run, superseded []uint64) {
+	if r.watch == nil {
+		return
+	}
+	r.watch.superseded = superseded
+	d.begin(r.watch)
+	r.watch = nil
 }
 
 func (r *run) step(name string, fn func() (string, error)) error {
@@ -377,7 +413,11 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 	if err := pipeline(ctx, r, a, sec, env); err != nil {
 		return d.fail(r, err)
 	}
-	return d.succeed(r)
+	rel, superseded, err := d.succeed(r)
+	// Started even when the record failed: the route switched, and the
+	// containers it replaced must go or take it back.
+	d.watchAfter(r, superseded)
+	return rel, err
 }
 
 func (d *Deployer) releaseEnv(app string, rel store.Release) (map[string]string, error) {
@@ -452,7 +492,13 @@ func addDatabaseEnv(env map[string]string, spec runtime.DatabaseSpec, urlScheme 
 // containers it replaces: the last three steps of a deploy, shared with a
 // restart.
 func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image string, env map[string]string) (runtime.Container, error) {
-	var c runtime.Container
+	var (
+		c   runtime.Container
+		ran time.Time // by when the new container was running
+	)
+	// A fixed host port leaves nothing warm to go back to: there the
+	// window runs before the switch, inside the health check.
+	watching := d.window() > 0 && a.HostPort == 0
 	if err := r.step(StepStart, func() (string, error) {
 		if a.HostPort != 0 {
 			// A fixed host port cannot be held by two containers: the
@@ -467,6 +513,7 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 		if err != nil {
 			return "", err
 		}
+		ran = time.Now()
 		r.created = append(r.created, c.ID)
 		r.rel.ContainerID = c.ID
 		return c.Name, nil
@@ -475,6 +522,9 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 	}
 	if err := r.step(StepHealth, func() (string, error) {
 		opts := d.healthOptions(a)
+		if watching {
+			opts.StableFor = -1
+		}
 		err := d.rt.WaitHealthy(ctx, c, opts)
 		if err != nil {
 			return "", err
@@ -510,43 +560,30 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 			if err != nil {
 				return "", fmt.Errorf("switching the route to %s: %w", up, err)
 			}
-			routed = "route switched to " + up + "; "
-			// Requests in flight to what served before finish there.
-			for _, p := range prev {
-				if p != up {
-					drain = append(drain, p)
-				}
-			}
-			for _, p := range drain {
-				if err := d.opts.Router.Drain(ctx, p); err != nil {
-					d.log.Warn("draining a previous upstream", "app", a.Name, "upstream", p, "err", err)
-				}
-			}
+			routed, drain = "route switched to "+up+"; ", prev
 		}
-		// The new container serves: from here on nothing may take it
-		// down or fail the release. A previous container that will not
-		// go is reported, and reconcile removes it later.
+		// The new container serves: from here on nothing in this run
+		// may take it down or fail the release. A previous container
+		// that will not go is reported, and reconcile removes it later.
 		r.created, r.stopped, r.rel.Stopped = nil, nil, nil
 		if err != nil {
 			d.log.Warn("listing previous containers", "app", a.Name, "err", err)
 			return "the previous containers could not be listed; they are removed on kaj's next start", nil
 		}
-		n, failed := 0, 0
+		var replaced []runtime.Status
 		for _, s := range old {
-			if s.Role != runtime.RoleApp || s.ID == c.ID {
-				continue
+			if s.Role == runtime.RoleApp && s.ID != c.ID {
+				replaced = append(replaced, s)
 			}
-			if err := d.rt.Remove(ctx, s.ID, false); err != nil {
-				d.log.Warn("removing a previous container", "app", a.Name, "container", s.Name, "err", err)
-				failed++
-				continue
-			}
-			n++
 		}
-		if failed > 0 {
-			return fmt.Sprintf("%sremoved %d previous container(s); %d could not be removed and are left for reconcile", routed, n, failed), nil
+		// A container that has already run for the window while its
+		// health check passed has nothing left to prove.
+		if left := d.window() - time.Since(ran); watching && left > 0 {
+			r.watch = &watch{app: a.Name, release: r.rel.Number, actor: r.rel.CreatedBy, c: c, up: Upstream(c, a.Port),
+				prev: drain, old: replaced, opts: d.healthOptions(a), red: r.red, started: r.started}
+			return fmt.Sprintf("%sthe %d replaced container(s) stay up, unrouted, while %s runs its first %s", routed, len(replaced), c.Name, d.window()), nil
 		}
-		return fmt.Sprintf("%sdrained and removed %d previous container(s)", routed, n), nil
+		return routed + d.retire(ctx, a.Name, Upstream(c, a.Port), drain, replaced), nil
 	})
 }
 
@@ -798,10 +835,14 @@ func (d *Deployer) fail(r *run, cause error) (store.Release, error) {
 	return r.rel, fmt.Errorf("deploying %s release %d: %w", r.rel.App, r.rel.Number, cause)
 }
 
-func (d *Deployer) succeed(r *run) (store.Release, error) {
+// succeed records r's release live; it returns the releases it
+// superseded.
+func (d *Deployer) succeed(r *run) (store.Release, []uint64, error) {
 	now := time.Now().UTC()
 	r.rel.Status, r.rel.FinishedAt = store.ReleaseLive, &now
+	var superseded []uint64
 	err := d.st.Update(func(tx *store.Tx) error {
+		superseded = nil
 		rels, err := tx.Releases(r.rel.App, 0)
 		if err != nil {
 			return err
@@ -812,6 +853,7 @@ func (d *Deployer) succeed(r *run) (store.Release, error) {
 				if _, err := tx.UpdateRelease(old); err != nil {
 					return err
 				}
+				superseded = append(superseded, old.Number)
 			}
 		}
 		cur, err := tx.Release(r.rel.App, r.rel.Number)
@@ -839,7 +881,7 @@ func (d *Deployer) succeed(r *run) (store.Release, error) {
 		return err
 	})
 	if err != nil {
-		return r.rel, fmt.Errorf("recording release %d of %s: %w", r.rel.Number, r.rel.App, err)
+		return r.rel, nil, fmt.Errorf("recording release %d of %s: %w", r.rel.Number, r.rel.App, err)
 	}
 	if d.opts.Observe != nil {
 		d.opts.Observe("live", time.Since(r.started))
@@ -848,7 +890,7 @@ func (d *Deployer) succeed(r *run) (store.Release, error) {
 		r.emit(jobs.Event{Type: jobs.TypeLog, Step: StepSwitch, Message: fmt.Sprintf("rolled back to #%d: settings restored", r.rel.Rollback)})
 	}
 	d.log.Info("deploy live", "app", r.rel.App, "release", r.rel.Number, "rollback_of", r.rel.Rollback, "duration", time.Since(r.started).Round(time.Millisecond), "image", r.rel.Digest)
-	return r.rel, nil
+	return r.rel, superseded, nil
 }
 
 func firstLine(s string) string {

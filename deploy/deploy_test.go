@@ -27,6 +27,10 @@ type fakeRuntime struct {
 	healthy    func(image string) error
 	started    chan struct{} // closed-over signal: a StartApp happened
 	block      chan struct{} // when set, WaitHealthy waits on it
+	// watchErr and watchBlock do for a stability window's wait (one
+	// with StableFor > 0) what healthy and block do for the first check.
+	watchErr   func(image string) error
+	watchBlock chan struct{}
 	orphans    []runtime.Object
 	n          int
 	calls      []string
@@ -63,6 +67,17 @@ func (f *fakeRuntime) StartApp(ctx context.Context, spec runtime.AppSpec) (runti
 	return c, nil
 }
 func (f *fakeRuntime) WaitHealthy(ctx context.Context, c runtime.Container, opts runtime.HealthOptions) error {
+	if opts.StableFor > 0 {
+		if f.watchBlock != nil {
+			<-f.watchBlock
+		}
+		if f.watchErr != nil {
+			if err := f.watchErr(c.Image); err != nil {
+				return &runtime.WaitError{Name: c.Name, Reason: err.Error(), Exited: true, ExitCode: 7, Logs: []string{"panic: no such file"}}
+			}
+		}
+		return nil
+	}
 	if f.block != nil {
 		select {
 		case <-f.block:
@@ -164,7 +179,9 @@ func setup(t *testing.T) (*Deployer, *fakeRuntime, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	rt := newFakeRuntime()
-	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"owner": "a"}})
+	// No stability window: these tests see a deploy's whole effect when
+	// it returns (watch_test.go tests the window).
+	d := New(st, rt, fakeImages{}, Options{PublishIP: netip.MustParseAddr("127.0.0.1"), Labels: map[string]string{"owner": "a"}, StableFor: -1})
 	_, err = st.CreateApp(store.App{
 		Name: "blog", Image: "good:1", Port: 5000,
 		Env:      []store.EnvVar{{Name: "SECRET_KEY", Value: "s3cret", Secret: true}},

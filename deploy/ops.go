@@ -174,7 +174,7 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 			d.cleanup(r)
 			return red.Error(err)
 		}
-		return d.st.Update(func(tx *store.Tx) error {
+		err = d.st.Update(func(tx *store.Tx) error {
 			cur, err := tx.Release(app, live.Number)
 			if err != nil {
 				return err
@@ -183,6 +183,11 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 			_, err = tx.UpdateRelease(cur)
 			return err
 		})
+		if r.watch != nil {
+			r.watch.restart, r.watch.actor = true, actor
+		}
+		d.watchAfter(r, nil)
+		return err
 	})
 }
 

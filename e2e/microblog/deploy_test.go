@@ -248,13 +248,20 @@ func TestMicroblogMySQL_oneClick(t *testing.T) {
 
 	// Redeploy: a new container, the same data.
 	events = runJob(t, c, "/api/v1/apps/"+name+"/deploy", nil)
+	// The previous container stays up, unrouted, through the new one's
+	// stability window (deploy.stable_for, 1s), then goes.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if _, err := env.Client.ContainerInspect(ctx, appID, mclient.ContainerInspectOptions{}); err != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the previous container %s is still there 15s after the redeploy", appID[:12])
+		}
+	}
 	app = getApp(t, c, name)
 	newID := app.only(t, "app")
 	if newID == appID {
 		t.Fatalf("redeploy kept container %s; want a new one", appID[:12])
-	}
-	if _, err := env.Client.ContainerInspect(ctx, appID, mclient.ContainerInspectOptions{}); err == nil {
-		t.Errorf("the previous container %s is still there after the redeploy", appID[:12])
 	}
 	if id := app.only(t, "db"); id != dbID {
 		t.Errorf("redeploying the app replaced the database container %s with %s", dbID[:12], id[:12])

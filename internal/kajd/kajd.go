@@ -191,11 +191,14 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		HealthTimeout:   cfg.Deploy.HealthTimeout.D(),
 		StopTimeout:     cfg.Deploy.StopTimeout.D(),
 		StableFor:       stableFor(cfg.Deploy.StableFor.D()),
-		KeepReleases:    cfg.Deploy.KeepReleases,
-		Labels:          labels,
-		Backoff:         opts.Backoff,
-		Ready:           k.ready,
-		Logger:          log,
+		Reverted: func(app string, release uint64, detail string) {
+			k.Notifier.Notify(notify.Event{Kind: notify.DeployFailed, App: app, Title: fmt.Sprintf("release %d of %s was reverted", release, app), Detail: detail})
+		},
+		KeepReleases: cfg.Deploy.KeepReleases,
+		Labels:       labels,
+		Backoff:      opts.Backoff,
+		Ready:        k.ready,
+		Logger:       log,
 	})
 	// Failures an older kaj recorded with secrets in the clear are
 	// masked; a failure here is logged and kaj serves anyway.
@@ -399,6 +402,15 @@ func (k *Kaj) Close() error {
 	if k.stopBG != nil {
 		k.stopBG()
 		k.bgDone.Wait()
+	}
+	if k.Deployer != nil {
+		// A release being watched ends its watch: cut short, both
+		// releases' containers would run until the next start.
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		if err := k.Deployer.Wait(ctx); err != nil {
+			k.log.Warn("closing while a new release is still watched; reconcile finishes it at the next start", "err", err)
+		}
+		cancel()
 	}
 	if k.Server != nil {
 		k.Server.Close()

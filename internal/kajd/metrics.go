@@ -29,7 +29,7 @@ func newObserver(reg prometheus.Registerer) *observer {
 	o := &observer{
 		reg: reg,
 		deploys: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "kaj_deploys_total", Help: "Deploys and rollbacks by result (live, failed).",
+			Name: "kaj_deploys_total", Help: "Deploys and rollbacks by result (live, failed, and reverted: live, then failed its stability window).",
 		}, []string{"result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "kaj_deploy_duration_seconds", Help: "How long deploys took, by result.",
