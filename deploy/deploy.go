@@ -213,12 +213,19 @@ func (d *Deployer) lock(app string) (func(), error) {
 	}, nil
 }
 
-// Busy reports whether an operation on app is running, or its new
-// release is being watched.
+// Busy reports whether an operation on app is running. A release being
+// watched is live, not busy: an operation waits for its watch in lock.
 func (d *Deployer) Busy(app string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.busy[app] || d.watching[app] != nil
+	return d.busy[app]
+}
+
+// watched reports whether app's new release is being watched.
+func (d *Deployer) watched(app string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.watching[app] != nil
 }
 
 // Step names, in pipeline order.

@@ -282,7 +282,7 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 		}
 		for _, a := range apps {
 			live[a.Name] = ""
-			if d.Busy(a.Name) {
+			if d.Busy(a.Name) || d.watched(a.Name) {
 				return fmt.Errorf("app %q: %w; reconcile when no deploy runs", a.Name, ErrBusy)
 			}
 			rels, err := tx.Releases(a.Name, 0)

@@ -62,8 +62,8 @@ func TestWatch_liveFirstThenRetire(t *testing.T) {
 	if len(routed) != 1 || routed[0] == first[0] {
 		t.Fatalf("route %v when the deploy returned; want the new container", routed)
 	}
-	if !has(rt, "blog-r1") || !d.Busy("blog") {
-		t.Fatal("the replaced container is gone, or the app free, before the window passed")
+	if !has(rt, "blog-r1") || !d.watched("blog") || d.Busy("blog") {
+		t.Fatal("during the window: want the replaced container kept and the app watched, live, not busy")
 	}
 	close(rt.watchBlock)
 	settle(t, d)
