@@ -43,6 +43,11 @@ func (c *Claim) Release() { c.once.Do(c.unlock) }
 // the claim's holder releases it, not the operation.
 func (d *Deployer) lockFor(ctx context.Context, app string) (func(), error) {
 	if c, ok := ctx.Value(claimKey{}).(*Claim); ok && c.d == d && c.app == app {
+		// A claim is taken after any watch of the app ended; one that
+		// runs a second operation waits for the first one's watch.
+		if err := d.waitWatch(app); err != nil {
+			return nil, err
+		}
 		return func() {}, nil
 	}
 	return d.lock(app)

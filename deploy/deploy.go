@@ -116,9 +116,14 @@ type Options struct {
 	// goes live at the first passing check and the window runs after it
 	// (see watch).
 	StableFor time.Duration
-	// Reverted, when set, is told of a release that went live and was
-	// reverted when its container failed the stability window.
-	Reverted func(app string, release uint64, detail string)
+	// Reverted, when set, is told of a release (or a restart) that went
+	// live and was reverted when its container failed the stability
+	// window, with a title and the details.
+	Reverted func(app, title, detail string)
+	// Restored, when set, is given the app once a rollback's definition
+	// went back on it after the stability window, for what follows the
+	// definition (the route's domains and settings).
+	Restored func(a store.App)
 	// Router is the front door; nil means apps are reached on their
 	// published ports only.
 	Router Router
@@ -189,17 +194,14 @@ func (d *Deployer) lock(app string) (func(), error) {
 		}
 	}
 	for {
+		if err := d.waitWatch(app); err != nil {
+			return nil, err
+		}
 		d.mu.Lock()
-		w := d.watching[app]
-		if w == nil {
+		if d.watching[app] == nil {
 			break
 		}
 		d.mu.Unlock()
-		select {
-		case <-w.done:
-		case <-time.After(d.window() + watchGrace + time.Minute):
-			return nil, fmt.Errorf("app %q: %w: its new release is still being watched; try again in a moment", app, ErrBusy)
-		}
 	}
 	defer d.mu.Unlock()
 	if d.busy[app] {
@@ -421,8 +423,11 @@ func (d *Deployer) deploy(ctx context.Context, app string, rollback uint64, acto
 		return d.fail(r, err)
 	}
 	rel, superseded, err := d.succeed(r)
-	// Started even when the record failed: the route switched, and the
-	// containers it replaced must go or take it back.
+	if err != nil && r.watch != nil {
+		// The route switched, but the store does not say so: the
+		// containers it replaced take it back.
+		r.watch.unrecorded = err
+	}
 	d.watchAfter(r, superseded)
 	return rel, err
 }
@@ -529,6 +534,8 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 	}
 	if err := r.step(StepHealth, func() (string, error) {
 		opts := d.healthOptions(a)
+		// A container this rollout started has no restart to excuse.
+		opts.SinceCreated = true
 		if watching {
 			opts.StableFor = -1
 		}
@@ -586,9 +593,15 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 		// A container that has already run for the window while its
 		// health check passed has nothing left to prove.
 		if left := d.window() - time.Since(ran); watching && left > 0 {
+			opts := d.healthOptions(a)
+			opts.SinceCreated = true
 			r.watch = &watch{app: a.Name, release: r.rel.Number, actor: r.rel.CreatedBy, c: c, up: Upstream(c, a.Port),
-				prev: drain, old: replaced, opts: d.healthOptions(a), red: r.red, started: r.started}
-			return fmt.Sprintf("%sthe %d replaced container(s) stay up, unrouted, while %s runs its first %s", routed, len(replaced), c.Name, d.window()), nil
+				prev: drain, old: replaced, opts: opts, red: r.red, started: r.started}
+			kept := "stay up"
+			if d.opts.Router != nil {
+				kept = "stay up, unrouted,"
+			}
+			return fmt.Sprintf("%sthe %d replaced container(s) %s while %s runs its first %s", routed, len(replaced), kept, c.Name, d.window()), nil
 		}
 		return routed + d.retire(ctx, a.Name, Upstream(c, a.Port), drain, replaced), nil
 	})
@@ -871,10 +884,15 @@ func (d *Deployer) succeed(r *run) (store.Release, []uint64, error) {
 		if r.rel, err = tx.UpdateRelease(r.rel); err != nil {
 			return err
 		}
-		if _, err := tx.PruneReleases(r.rel.App, d.opts.KeepReleases); err != nil {
+		if r.watch != nil {
+			// Pruning and a rollback's definition wait for the window:
+			// a release that fails it leaves the app as it was (see
+			// settle).
+			r.watch.rollback = r.rel.Rollback
+		} else if _, err := tx.PruneReleases(r.rel.App, d.opts.KeepReleases); err != nil {
 			return err
 		}
-		if r.rel.Rollback != 0 {
+		if r.rel.Rollback != 0 && r.watch == nil {
 			// A rollback puts the definition it ran back on the app, so
 			// the next deploy does not bring the newer one back.
 			if _, err := tx.RestoreRelease(r.rel.App, r.rel.Number); err != nil {
@@ -893,7 +911,10 @@ func (d *Deployer) succeed(r *run) (store.Release, []uint64, error) {
 	if d.opts.Observe != nil {
 		d.opts.Observe("live", time.Since(r.started))
 	}
-	if r.rel.Rollback != 0 {
+	switch {
+	case r.rel.Rollback != 0 && r.watch != nil:
+		r.emit(jobs.Event{Type: jobs.TypeLog, Step: StepSwitch, Message: fmt.Sprintf("rolled back to #%d: its settings go back on the app once it has run for %s", r.rel.Rollback, d.window())})
+	case r.rel.Rollback != 0:
 		r.emit(jobs.Event{Type: jobs.TypeLog, Step: StepSwitch, Message: fmt.Sprintf("rolled back to #%d: settings restored", r.rel.Rollback)})
 	}
 	d.log.Info("deploy live", "app", r.rel.App, "release", r.rel.Number, "rollback_of", r.rel.Rollback, "duration", time.Since(r.started).Round(time.Millisecond), "image", r.rel.Digest)

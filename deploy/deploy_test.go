@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"path/filepath"
 	"sort"
@@ -59,6 +60,9 @@ func (f *fakeRuntime) StartApp(ctx context.Context, spec runtime.AppSpec) (runti
 	f.n++
 	c := runtime.Container{ID: spec.App + "-r" + spec.Release, Name: "kaj-" + spec.App + "-r" + spec.Release, App: spec.App, Role: runtime.RoleApp, Release: spec.Release, Image: spec.Image,
 		IP: netip.AddrFrom4([4]byte{10, 0, 0, byte(f.n)})}
+	if _, taken := f.containers[c.ID]; taken { // a restart: same release
+		c.ID = fmt.Sprintf("%s-%d", c.ID, f.n)
+	}
 	f.containers[c.ID] = runtime.Status{Container: c, State: "running"}
 	if f.started != nil {
 		close(f.started)

@@ -184,7 +184,7 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 			return err
 		})
 		if r.watch != nil {
-			r.watch.restart, r.watch.actor = true, actor
+			r.watch.restart, r.watch.serving, r.watch.actor = true, live.ContainerID, actor
 		}
 		d.watchAfter(r, nil)
 		return err
@@ -343,12 +343,55 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 		}
 		removed = append(removed, o)
 	}
+	held := map[string]bool{} // apps a fixed-port run stopped: restore's
 	for _, r := range stopped {
+		held[r.App] = true
 		gone, err := d.restore(ctx, r, live[r.App], serving[r.App])
 		removed = append(removed, gone...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("starting %s's serving container again: %w", r.App, err))
 		}
+	}
+	gone, err := d.removeUnserving(ctx, live, serving, held)
+	removed = append(removed, gone...)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// removeUnserving removes the containers of a live release other than
+// the one it records serving, while that one runs: a restart kaj stopped
+// during (its health check, or the stability window after it) left two.
+// Reconcile's orphan sweep keeps them, as they carry the live release.
+// One engine call lists them all, only this instance's.
+func (d *Deployer) removeUnserving(ctx context.Context, live, serving map[string]string, held map[string]bool) ([]runtime.Object, error) {
+	cs, err := d.rt.ListAll(ctx, d.opts.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("listing containers to find those no release serves: %w", err)
+	}
+	running := map[string]bool{}
+	for _, c := range cs {
+		if c.State == "running" {
+			running[c.ID] = true
+		}
+	}
+	var removed []runtime.Object
+	var errs []error
+	for _, c := range cs {
+		rel, known := live[c.App]
+		if !known || rel == "" || held[c.App] || c.Role != runtime.RoleApp || c.Release != rel {
+			continue
+		}
+		if s := serving[c.App]; s == "" || s == c.ID || !running[s] {
+			continue
+		}
+		if err := d.rt.Remove(ctx, c.ID, false); err != nil {
+			errs = append(errs, fmt.Errorf("removing %s, which its live release does not serve: %w", c.Name, err))
+			continue
+		}
+		d.log.Info("reconcile: removed a container its live release does not serve, left by an interrupted restart", "app", c.App, "container", c.Name)
+		removed = append(removed, runtime.Object{Kind: runtime.KindContainer, ID: c.ID, Name: c.Name, App: c.App, Role: c.Role, Release: c.Release})
 	}
 	return removed, errors.Join(errs...)
 }

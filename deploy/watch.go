@@ -32,21 +32,34 @@ const watchGrace = 5 * time.Second
 // passing check is what makes a deploy as fast as a script that starts a
 // container and polls it; the window, which would otherwise be idle
 // waiting in every deploy, runs after the job has ended.
+//
+// What a failure would have to undo waits for the window to pass: a
+// rollback puts its definition back on the app, and releases are pruned,
+// only then.
 type watch struct {
 	app     string
 	release uint64
-	restart bool // a restart's watch: the release stays live either way
-	actor   string
-	c       runtime.Container
-	up      string           // the new container's upstream, "" without a router
-	prev    []string         // upstreams served before the switch
-	old     []runtime.Status // the app containers the new one replaces
-	opts    runtime.HealthOptions
-	red     *redact.Redactor
-	started time.Time // the deploy's start, for metrics
+	// restart is a restart's watch: the release stays live either way,
+	// and on failure serving goes back to the container it recorded.
+	restart bool
+	serving string // a restart's: the container the release recorded before
+	// rollback: the release is a rollback, whose definition goes back
+	// on the app once the window has passed.
+	rollback uint64
+	actor    string
+	c        runtime.Container
+	up       string           // the new container's upstream, "" without a router
+	prev     []string         // upstreams served before the switch
+	old      []runtime.Status // the app containers the new one replaces
+	opts     runtime.HealthOptions
+	red      *redact.Redactor
+	started  time.Time // the deploy's start, for metrics
 	// superseded are the releases the new one superseded when it went
 	// live; they serve again if it fails.
 	superseded []uint64
+	// unrecorded is why the release could not be recorded live: the
+	// watch then reverts at once.
+	unrecorded error
 	done       chan struct{}
 }
 
@@ -62,18 +75,46 @@ func (d *Deployer) window() time.Duration {
 	}
 }
 
+// watchLimit bounds a whole watch: the window and its grace, then
+// draining and removing, each engine call under its own deadline.
+func (d *Deployer) watchLimit() time.Duration {
+	return d.window() + watchGrace + 2*time.Minute
+}
+
 // begin runs w in the background. The app's lock passes to it: an
-// operation on the app waits until the watch has ended (see lock), so
-// nothing removes or routes the containers it holds meanwhile.
+// operation on the app waits until the watch has ended (see waitWatch),
+// so nothing removes or routes the containers it holds meanwhile.
 func (d *Deployer) begin(w *watch) {
 	w.done = make(chan struct{})
 	d.mu.Lock()
 	if d.watching == nil {
 		d.watching = map[string]*watch{}
 	}
+	if d.watching[w.app] != nil {
+		// lock and lockFor wait for a watch before any operation; two at
+		// once would route over each other.
+		d.mu.Unlock()
+		panic("deploy: a second watch of app " + w.app)
+	}
 	d.watching[w.app] = w
 	d.mu.Unlock()
 	go d.run(w)
+}
+
+// waitWatch waits until no watch of app runs.
+func (d *Deployer) waitWatch(app string) error {
+	d.mu.Lock()
+	w := d.watching[app]
+	d.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	select {
+	case <-w.done:
+		return nil
+	case <-time.After(d.watchLimit() + time.Minute):
+		return fmt.Errorf("app %q: %w: its new release is still being watched; try again in a moment", app, ErrBusy)
+	}
 }
 
 func (d *Deployer) run(w *watch) {
@@ -88,21 +129,75 @@ func (d *Deployer) run(w *watch) {
 	opts := w.opts
 	opts.StableFor = d.window()
 	opts.Timeout = opts.StableFor + watchGrace
-	// The watch outlives the job that started it: its own context, bounded
-	// by the window, the grace and the engine calls after them.
-	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout+2*time.Minute)
+	// The watch outlives the job that started it: its own context.
+	ctx, cancel := context.WithTimeout(context.Background(), d.watchLimit())
 	defer cancel()
 	began := time.Now()
-	err := d.rt.WaitHealthy(ctx, w.c, opts)
-	if err != nil {
+	if w.unrecorded != nil {
+		d.revert(ctx, w, 0, w.unrecorded)
+		return
+	}
+	var err error
+	for {
+		err = d.rt.WaitHealthy(ctx, w.c, opts)
+		var we *runtime.WaitError
+		if err == nil || errors.As(err, &we) || ctx.Err() != nil {
+			break
+		}
+		// The engine, not the container, failed (a call timed out, the
+		// socket went away): that is no verdict on the release. Ask
+		// again; the window counts from the container's start.
+		d.log.Warn("watching a new release: the engine did not answer; asking again", "app", w.app, "release", w.release, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	var we *runtime.WaitError
+	switch {
+	case err == nil:
+	case errors.As(err, &we):
 		d.revert(ctx, w, time.Since(began), err)
+		return
+	default:
+		// No verdict before the deadline: both releases' containers stay,
+		// the new one routed; reconcile removes the old at the next start.
+		d.log.Error("watching a new release: no answer from the engine; the replaced containers are left for reconcile", "app", w.app, "release", w.release, "err", err)
 		return
 	}
 	detail := d.retire(ctx, w.app, w.up, w.prev, w.old)
-	d.finishWatch(w, func(rel *store.Release) {
+	var restored *store.App
+	d.finishWatch(w, func(tx *store.Tx, rel *store.Release) error {
+		if w.restart {
+			return nil // a restart records nothing on the release
+		}
 		rel.Steps = append(rel.Steps, store.Step{Name: StepWatch, Status: jobs.StatusSucceeded, StartedAt: began.UTC(), FinishedAt: ptr(time.Now().UTC()),
 			Detail: fmt.Sprintf("%s ran %s without a restart; %s", w.c.Name, opts.StableFor, detail)})
+		var err error
+		restored, err = d.settle(tx, w)
+		return err
 	})
+	if restored != nil && d.opts.Restored != nil {
+		d.opts.Restored(*restored)
+	}
+}
+
+// settle does, once the window has passed, what a failure would have had
+// to undo: a rollback's definition goes back on the app, and the app's
+// releases are pruned. It returns the app when its definition changed.
+func (d *Deployer) settle(tx *store.Tx, w *watch) (*store.App, error) {
+	if _, err := tx.PruneReleases(w.app, d.opts.KeepReleases); err != nil {
+		return nil, err
+	}
+	if w.rollback == 0 {
+		return nil, nil
+	}
+	a, err := tx.RestoreRelease(w.app, w.release)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.AddEvent(store.Event{Actor: w.actor, Action: store.ActionRestored, Target: w.app, Detail: fmt.Sprintf("rolled back to #%d: settings restored", w.rollback)})
+	return &a, err
 }
 
 // retire drains the upstreams served before (but up) and removes the
@@ -160,63 +255,34 @@ func (d *Deployer) revert(ctx context.Context, w *watch, after time.Duration, ca
 	if err := d.rt.Remove(ctx, w.c.ID, false); err != nil && !errors.Is(err, runtime.ErrNotFound) {
 		d.log.Warn("removing a container that failed its watch", "app", w.app, "container", w.c.Name, "err", err)
 	}
-	what, tail := firstLine(cause.Error()), ""
+	// Masked whole before it is cut: a secret cut at a line break would
+	// no longer be recognised.
+	what, tail := firstLine(w.red.String(cause.Error())), ""
 	var we *runtime.WaitError
 	if errors.As(cause, &we) {
 		what = we.Reason
 		if !we.Exited && we.Err != nil {
 			what += ": " + we.Err.Error()
 		}
+		what = firstLine(w.red.String(what))
 		if len(we.Logs) > 0 {
 			tail = w.red.String("; last log lines:\n  " + strings.Join(we.Logs, "\n  "))
 		}
 	}
-	msg := fmt.Sprintf("%s went live, then %s %s into its %s watch; %s", w.c.Name, w.red.String(what), after.Round(10*time.Millisecond), d.window(), back)
+	var msg string
+	if w.unrecorded != nil {
+		msg = fmt.Sprintf("%s went live, but the release could not be recorded (%s); %s", w.c.Name, what, back)
+	} else {
+		msg = fmt.Sprintf("%s went live, then %s %s into its %s watch; %s", w.c.Name, what, after.Round(10*time.Millisecond), d.window(), back)
+	}
 	now := time.Now().UTC()
-	d.finishWatch(w, func(rel *store.Release) {
-		rel.Steps = append(rel.Steps, store.Step{Name: StepWatch, Status: jobs.StatusFailed, StartedAt: now.Add(-after), FinishedAt: &now, Detail: msg})
+	d.finishWatch(w, func(tx *store.Tx, rel *store.Release) error {
 		if w.restart {
-			if len(w.old) > 0 {
-				rel.ContainerID = w.old[0].ID
-			}
-			return
+			rel.ContainerID = w.serving
+			return nil
 		}
+		rel.Steps = append(rel.Steps, store.Step{Name: StepWatch, Status: jobs.StatusFailed, StartedAt: now.Add(-after), FinishedAt: &now, Detail: msg})
 		rel.Status, rel.Error, rel.FinishedAt = store.ReleaseFailed, msg+tail, &now
-	})
-	action := store.ActionDeployFail
-	if w.restart {
-		action = store.ActionAppRestart
-	}
-	if _, err := d.st.AddEvent(store.Event{Actor: w.actor, Action: action, Target: w.app, Detail: fmt.Sprintf("release %d: %s", w.release, msg)}); err != nil {
-		d.log.Warn("recording a failed watch", "app", w.app, "err", err)
-	}
-	if d.opts.Observe != nil && !w.restart {
-		d.opts.Observe("reverted", time.Since(w.started))
-	}
-	if d.opts.Reverted != nil {
-		d.opts.Reverted(w.app, w.release, msg)
-	}
-	d.log.Warn("release reverted after going live", "app", w.app, "release", w.release, "err", msg)
-}
-
-// finishWatch records the watch's end on its release (if it still
-// exists) with edit; a failed release's superseded ones serve again.
-func (d *Deployer) finishWatch(w *watch, edit func(*store.Release)) {
-	err := d.st.Update(func(tx *store.Tx) error {
-		rel, err := tx.Release(w.app, w.release)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		edit(&rel)
-		if _, err := tx.UpdateRelease(rel); err != nil {
-			return err
-		}
-		if rel.Status != store.ReleaseFailed {
-			return nil
-		}
 		for _, n := range w.superseded {
 			prev, err := tx.Release(w.app, n)
 			if errors.Is(err, store.ErrNotFound) {
@@ -233,6 +299,39 @@ func (d *Deployer) finishWatch(w *watch, edit func(*store.Release)) {
 			}
 		}
 		return nil
+	})
+	action, title := store.ActionDeployFail, fmt.Sprintf("release %d of %s was reverted", w.release, w.app)
+	if w.restart {
+		action, title = store.ActionRestartFail, fmt.Sprintf("restart of %s was reverted", w.app)
+	}
+	if _, err := d.st.AddEvent(store.Event{Actor: w.actor, Action: action, Target: w.app, Detail: fmt.Sprintf("release %d: %s", w.release, msg)}); err != nil {
+		d.log.Warn("recording a failed watch", "app", w.app, "err", err)
+	}
+	if d.opts.Observe != nil && !w.restart {
+		d.opts.Observe("reverted", time.Since(w.started))
+	}
+	if d.opts.Reverted != nil {
+		d.opts.Reverted(w.app, title, msg)
+	}
+	d.log.Warn("reverted after going live", "app", w.app, "release", w.release, "restart", w.restart, "err", msg)
+}
+
+// finishWatch records the watch's end on its release, if it still
+// exists, with edit.
+func (d *Deployer) finishWatch(w *watch, edit func(*store.Tx, *store.Release) error) {
+	err := d.st.Update(func(tx *store.Tx) error {
+		rel, err := tx.Release(w.app, w.release)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := edit(tx, &rel); err != nil {
+			return err
+		}
+		_, err = tx.UpdateRelease(rel)
+		return err
 	})
 	if err != nil {
 		d.log.Error("recording the end of a release's watch", "app", w.app, "release", w.release, "err", err)

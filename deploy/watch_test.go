@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kajhq/kaj/jobs"
+	"github.com/kajhq/kaj/runtime"
 	"github.com/kajhq/kaj/store"
 )
 
@@ -86,10 +87,10 @@ func TestWatch_crashRoutesBack(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var reverted []string
-	d.opts.Reverted = func(app string, release uint64, detail string) {
+	d.opts.Reverted = func(app, title, detail string) {
 		mu.Lock()
 		defer mu.Unlock()
-		reverted = append(reverted, detail)
+		reverted = append(reverted, title+": "+detail)
 	}
 	rt.watchErr = func(img string) error {
 		if strings.Contains(img, "crashy") {
@@ -128,7 +129,7 @@ func TestWatch_crashRoutesBack(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(reverted) != 1 || !strings.Contains(reverted[0], "exited with code 7") {
+	if len(reverted) != 1 || !strings.Contains(reverted[0], "release 2 of blog was reverted: ") || !strings.Contains(reverted[0], "exited with code 7") {
 		t.Fatalf("Reverted heard %q", reverted)
 	}
 	// The next deploy starts from release 1 serving, as if 2 never was.
@@ -164,4 +165,183 @@ func TestWatch_operationsWait(t *testing.T) {
 		t.Fatalf("deploy 2 after the watch: %v", err)
 	}
 	settle(t, d)
+}
+
+// TestWatch_rollbackSettlesAfterWindow: a rollback's definition goes
+// back on the app only once the window passed; one that fails it leaves
+// the app's definition as it was.
+func TestWatch_rollbackSettlesAfterWindow(t *testing.T) {
+	d, rt, st, _ := watched(t)
+	ctx := context.Background()
+	var restored []string
+	d.opts.Restored = func(a store.App) { restored = append(restored, a.Image) }
+	for _, img := range []string{"good:1", "good:2"} {
+		setImage(t, st, img)
+		if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, d)
+	}
+	// Release 1 served once; now its image crashes a moment after it
+	// answers (a dependency it needs has gone, say).
+	rt.watchErr = func(img string) error {
+		if strings.HasSuffix(img, "good:1") { // a rollback runs the digest
+			return errors.New("exited with code 7")
+		}
+		return nil
+	}
+	rb, err := d.Rollback(ctx, "blog", 1, "t", nil)
+	if err != nil || rb.Status != store.ReleaseLive {
+		t.Fatalf("rollback to 1 went live at its first check: %+v %v", rb, err)
+	}
+	settle(t, d)
+	if a, _ := st.App("blog"); a.Image != "good:2" || len(restored) != 0 {
+		t.Fatalf("after a rollback that failed its window the app's image is %s (restored %v); want good:2 untouched", a.Image, restored)
+	}
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Status != store.ReleaseFailed || rels[1].Number != 2 || rels[1].Status != store.ReleaseLive {
+		t.Fatalf("releases after the failed rollback: %+v", rels)
+	}
+	// A rollback that lasts puts its definition back, and says so.
+	rt.watchErr = nil
+	if _, err := d.Rollback(ctx, "blog", 1, "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	if a, _ := st.App("blog"); a.Image != "good:1" || len(restored) != 1 || restored[0] != "good:1" {
+		t.Fatalf("after a rollback to 1 that lasted: image %s, Restored heard %v", a.Image, restored)
+	}
+}
+
+// TestWatch_keepOneRelease: with one release kept, the release a new one
+// supersedes is pruned only once the window passed, so a revert has it
+// to serve again.
+func TestWatch_keepOneRelease(t *testing.T) {
+	d, rt, st, _ := watched(t)
+	d.opts.KeepReleases = 1
+	ctx := context.Background()
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	rt.watchErr = func(img string) error {
+		if strings.Contains(img, "crashy") {
+			return errors.New("exited with code 7")
+		}
+		return nil
+	}
+	setImage(t, st, "crashy:2")
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	rels, _ := st.Releases("blog", 0)
+	if len(rels) != 2 || rels[1].Number != 1 || rels[1].Status != store.ReleaseLive {
+		t.Fatalf("releases after a revert with one kept: %+v; want release 1 there and live", rels)
+	}
+	setImage(t, st, "good:3")
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	if rels, _ := st.Releases("blog", 0); len(rels) != 1 || rels[0].Number != 3 {
+		t.Fatalf("releases after release 3 lasted: %+v; want it alone", rels)
+	}
+}
+
+// TestWatch_restartRevert: a restart whose new container fails its
+// window goes back to the container the release recorded, and the trail
+// has app.restart.fail.
+func TestWatch_restartRevert(t *testing.T) {
+	d, rt, st, fr := watched(t)
+	ctx := context.Background()
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	first := fr.ups["blog"]
+	before, _ := st.Releases("blog", 0)
+	rt.watchErr = func(string) error { return errors.New("exited with code 7") }
+	if err := d.Restart(ctx, "blog", "t"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Status != store.ReleaseLive || rels[0].ContainerID != "blog-r1" || len(rels[0].Steps) != len(before[0].Steps) {
+		t.Fatalf("release after a reverted restart: %s serving %s, %d steps (%d before); want live on blog-r1, no step added", rels[0].Status, rels[0].ContainerID, len(rels[0].Steps), len(before[0].Steps))
+	}
+	if got := fr.ups["blog"]; len(got) != 1 || got[0] != first[0] || !has(rt, "blog-r1") {
+		t.Fatalf("route %v after the reverted restart; want back on %v", got, first)
+	}
+	events, _ := st.Events(0, 3)
+	var failed bool
+	for _, e := range events {
+		failed = failed || e.Action == store.ActionRestartFail && strings.Contains(e.Detail, "exited with code 7")
+	}
+	if !failed {
+		t.Fatalf("newest events %+v; want app.restart.fail", events)
+	}
+}
+
+// flakyEngine fails the watch's first wait the way a hung engine does.
+type flakyEngine struct {
+	*fakeRuntime
+	failed bool
+}
+
+func (f *flakyEngine) WaitHealthy(ctx context.Context, c runtime.Container, opts runtime.HealthOptions) error {
+	if opts.StableFor > 0 && !f.failed {
+		f.failed = true
+		return runtime.ErrEngineTimeout
+	}
+	return f.fakeRuntime.WaitHealthy(ctx, c, opts)
+}
+
+// TestWatch_engineErrorIsNoVerdict: an engine that does not answer once
+// during the window does not revert a release; the watch asks again.
+func TestWatch_engineErrorIsNoVerdict(t *testing.T) {
+	d, rt, st, fr := watched(t)
+	fe := &flakyEngine{fakeRuntime: rt}
+	d.rt = fe
+	ctx := context.Background()
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	rels, _ := st.Releases("blog", 0)
+	if !fe.failed || rels[0].Status != store.ReleaseLive || len(fr.ups["blog"]) != 1 {
+		t.Fatalf("after an engine timeout in the window: engine failed %v, release %s, route %v; want live and routed", fe.failed, rels[0].Status, fr.ups["blog"])
+	}
+}
+
+// TestReconcile_removesWhatTheLiveReleaseDoesNotServe: a restart killed
+// during its window leaves two containers of the live release; the one
+// it records serving stays, the other goes.
+func TestReconcile_removesWhatTheLiveReleaseDoesNotServe(t *testing.T) {
+	d, rt, st := setup(t)
+	ctx := context.Background()
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	// What a killed restart leaves: a second container of release 1,
+	// recorded as the one serving.
+	c, _ := rt.StartApp(ctx, runtime.AppSpec{App: "blog", Release: "1", Image: "good:1"})
+	if err := st.Update(func(tx *store.Tx) error {
+		r, err := tx.Release("blog", 1)
+		if err != nil {
+			return err
+		}
+		r.ContainerID = c.ID
+		_, err = tx.UpdateRelease(r)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := d.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !has(rt, c.ID) || has(rt, "blog-r1") || len(removed) != 1 || removed[0].ID != "blog-r1" {
+		t.Fatalf("removed %+v; want blog-r1 gone and %s kept", removed, c.ID)
+	}
 }

@@ -56,6 +56,35 @@ func TestDocker_WaitHealthy_means(t *testing.T) {
 			t.Fatalf("err = %v, want the exit with code 7 inside the stability window", err)
 		}
 	})
+	t.Run("a restart before the wait counts since created", func(t *testing.T) {
+		// Crashes 300ms after it starts and is restarted by the engine,
+		// before the wait begins.
+		c, err := d.StartApp(ctx, runtime.AppSpec{App: app, Release: "7", Image: img, Port: 8080, Env: map[string]string{"EXIT_AFTER": "300ms"},
+			Restart: runtime.RestartAlways, Labels: env.Labels()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Remove(ctx, c.ID, false) })
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			st, err := d.Inspect(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.RestartCount > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the engine never restarted the crashing container")
+			}
+		}
+		o := opts("", 8080)
+		o.StableFor, o.SinceCreated = -1, true
+		err = d.WaitHealthy(ctx, c, o)
+		var we *runtime.WaitError
+		if !errors.As(err, &we) || !we.Exited {
+			t.Fatalf("err = %v, want the restart before the wait to fail it", err)
+		}
+	})
 	t.Run("slow start is not live before it answers", func(t *testing.T) {
 		c := start(t, "4", map[string]string{"START_DELAY": "1500ms"})
 		began := time.Now()

@@ -67,6 +67,10 @@ type HealthOptions struct {
 	// and crashes a moment later is not healthy. Zero means
 	// DefaultStableFor; negative means no window.
 	StableFor time.Duration
+	// SinceCreated counts every restart the container had, not only
+	// those during the wait: for a wait that follows an earlier one on
+	// a new container, where a restart in between is a crash too.
+	SinceCreated bool
 	// Backoff spaces the probes; its zero value is 10ms growing by half each time to 100ms.
 	Backoff Backoff
 }
@@ -134,7 +138,7 @@ func (d *Docker) WaitDatabase(ctx context.Context, db Container, opts WaitOption
 	timeout := orDefault(opts.Timeout, DefaultDatabaseTimeout)
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := d.pollAlive(wctx, db.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
+	err := d.pollAlive(wctx, db.ID, -1, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
 		ip := d.containerOf(c).IP
 		if !ip.IsValid() {
 			return retryable{fmt.Errorf("no address on network %s yet", d.Names(db.App).Network)}
@@ -200,7 +204,11 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	failures := 0
-	err := d.pollAlive(wctx, app.ID, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
+	baseline := -1
+	if opts.SinceCreated {
+		baseline = 0
+	}
+	err := d.pollAlive(wctx, app.ID, baseline, opts.Backoff, func(ctx context.Context, c container.InspectResponse) error {
 		addr := d.probeAddr(c, opts.Port)
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		defer cancel()
@@ -238,9 +246,9 @@ func (d *Docker) WaitHealthy(ctx context.Context, app Container, opts HealthOpti
 }
 
 // pollAlive runs probe on the container's latest state until it passes,
-// failing at once when the container stops or restarts during the wait.
-func (d *Docker) pollAlive(ctx context.Context, id string, b Backoff, probe func(context.Context, container.InspectResponse) error) error {
-	restarts := -1
+// failing at once when the container stops, or restarts more often than
+// restarts times (-1: than when the wait began).
+func (d *Docker) pollAlive(ctx context.Context, id string, restarts int, b Backoff, probe func(context.Context, container.InspectResponse) error) error {
 	return poll(ctx, b, func(ctx context.Context) error {
 		c, err := d.inspect(ctx, id)
 		if err != nil {

@@ -7,12 +7,15 @@ type Action string
 
 // The actions of the audit trail.
 const (
-	ActionAppCreate    Action = "app.create"
-	ActionAppUpdate    Action = "app.update"
-	ActionAppDelete    Action = "app.delete"
-	ActionAppStop      Action = "app.stop"
-	ActionAppStart     Action = "app.start"
-	ActionAppRestart   Action = "app.restart"
+	ActionAppCreate  Action = "app.create"
+	ActionAppUpdate  Action = "app.update"
+	ActionAppDelete  Action = "app.delete"
+	ActionAppStop    Action = "app.stop"
+	ActionAppStart   Action = "app.start"
+	ActionAppRestart Action = "app.restart"
+	// A restart's new container failed its stability window; the one
+	// before serves again.
+	ActionRestartFail  Action = "app.restart.fail"
 	ActionDeployStart  Action = "deploy.start"
 	ActionRollback     Action = "rollback.start"
 	ActionDeployLive   Action = "deploy.live"

@@ -20,13 +20,14 @@ func TestApps_watchAfterLive(t *testing.T) {
 	t.Parallel()
 	env := testutil.NewEnv(t)
 	img := env.TestAppImageAs("kaj-e2e-w", "PORT=5000")
-	const window = 6 * time.Second
+	const window = 10 * time.Second
 	k := kajtest.Start(t, env, func(c *config.Config) { c.Deploy.StableFor = config.Duration(window) })
 	c := k.Login(t)
 	name := env.Name("watch")
 	version := func(v string, extra ...map[string]any) map[string]any {
 		envs := append([]map[string]any{{"name": "VERSION", "value": v}}, extra...)
-		return map[string]any{"name": name, "image": img, "port": 5000, "env": envs}
+		// No engine restarts: the exit code stays to be read.
+		return map[string]any{"name": name, "image": img, "port": 5000, "env": envs, "restart": "no"}
 	}
 	if code := c.JSON("POST", "/api/v1/apps", version("one"), nil); code != 201 {
 		t.Fatalf("create: %d", code)
@@ -45,9 +46,9 @@ func TestApps_watchAfterLive(t *testing.T) {
 		t.Fatalf("release 1: containers %v, serving one %v", one, serves("one"))
 	}
 
-	// Release 2 answers, then exits with code 3 three seconds after it
+	// Release 2 answers, then exits with code 3 five seconds after it
 	// started: inside the window.
-	upd := version("two", map[string]any{"name": "EXIT_AFTER", "value": "3s"}, map[string]any{"name": "EXIT_CODE", "value": "3"})
+	upd := version("two", map[string]any{"name": "EXIT_AFTER", "value": "5s"}, map[string]any{"name": "EXIT_CODE", "value": "3"})
 	upd["version"] = app.Version
 	if code := c.JSON("PUT", "/api/v1/apps/"+name, upd, &app); code != 200 {
 		t.Fatalf("update to two: %d", code)

@@ -81,10 +81,13 @@ type Kaj struct {
 	metricsLn         net.Listener
 	// bg runs the engine's watcher and the start-up work that needs the
 	// engine, until Close; started is closed once that work is done.
-	bg      context.Context
-	stopBG  context.CancelFunc
-	bgDone  sync.WaitGroup
-	started chan struct{}
+	bg     context.Context
+	stopBG context.CancelFunc
+	// watchWait bounds how long Close waits for releases being watched:
+	// the window, its grace and a drain.
+	watchWait time.Duration
+	bgDone    sync.WaitGroup
+	started   chan struct{}
 	// swarm is set when kaj drives a Docker Swarm (runtime.mode).
 	swarm bool
 }
@@ -128,6 +131,7 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		return nil, err
 	}
 	k.bg, k.stopBG = context.WithCancel(context.WithoutCancel(ctx))
+	k.watchWait = cfg.Deploy.StableFor.D() + cfg.Router.DrainTimeout.D() + 20*time.Second
 	k.started = make(chan struct{})
 	labels := map[string]string{}
 	for k, v := range cfg.Deploy.Labels {
@@ -191,8 +195,15 @@ func Open(ctx context.Context, cfg config.Config, opts Options) (*Kaj, error) {
 		HealthTimeout:   cfg.Deploy.HealthTimeout.D(),
 		StopTimeout:     cfg.Deploy.StopTimeout.D(),
 		StableFor:       stableFor(cfg.Deploy.StableFor.D()),
-		Reverted: func(app string, release uint64, detail string) {
-			k.Notifier.Notify(notify.Event{Kind: notify.DeployFailed, App: app, Title: fmt.Sprintf("release %d of %s was reverted", release, app), Detail: detail})
+		Restored: func(a store.App) {
+			if k.FrontDoor != nil {
+				if err := k.FrontDoor.Sync(a); err != nil {
+					k.log.Error("updating a rolled-back app's route", "app", a.Name, "err", err)
+				}
+			}
+		},
+		Reverted: func(app, title, detail string) {
+			k.Notifier.Notify(notify.Event{Kind: notify.DeployFailed, App: app, Title: title, Detail: detail})
 		},
 		KeepReleases: cfg.Deploy.KeepReleases,
 		Labels:       labels,
@@ -399,18 +410,19 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 // Close stops the background work and releases the engine client and the
 // store.
 func (k *Kaj) Close() error {
-	if k.stopBG != nil {
-		k.stopBG()
-		k.bgDone.Wait()
-	}
 	if k.Deployer != nil {
-		// A release being watched ends its watch: cut short, both
-		// releases' containers would run until the next start.
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		// A release being watched ends its watch first, while the
+		// notifier still runs: cut short, both releases' containers
+		// would run until the next start.
+		ctx, cancel := context.WithTimeout(context.Background(), k.watchWait)
 		if err := k.Deployer.Wait(ctx); err != nil {
 			k.log.Warn("closing while a new release is still watched; reconcile finishes it at the next start", "err", err)
 		}
 		cancel()
+	}
+	if k.stopBG != nil {
+		k.stopBG()
+		k.bgDone.Wait()
 	}
 	if k.Server != nil {
 		k.Server.Close()
