@@ -97,11 +97,14 @@ func TestDashboard_appGetsNoSessionCookie(t *testing.T) {
 // with the right one.
 func TestDashboard_passwordPrompt(t *testing.T) {
 	env := testutil.NewEnv(t)
-	k := kajtest.Start(t, env, func(c *config.Config) { c.Auth.ConfirmWindow = config.Duration(2 * time.Second) })
+	// Long enough that the retry after the password, on a loaded
+	// machine, still falls inside it; short enough to wait out once.
+	const window = 6 * time.Second
+	k := kajtest.Start(t, env, func(c *config.Config) { c.Auth.ConfirmWindow = config.Duration(window) })
 	b := newBrowser(t, k.URL)
 	b.open("/tokens")
 	login(b, k.Password)
-	time.Sleep(2500 * time.Millisecond) // the login's confirmation lapses
+	time.Sleep(window + 500*time.Millisecond) // the login's confirmation lapses
 
 	b.expect("403") // the refused action and the wrong password; the browser logs them
 	b.expect("422")
@@ -123,7 +126,7 @@ func TestDashboard_passwordPrompt(t *testing.T) {
 	}
 
 	// Cancelling leaves the action undone and says why.
-	time.Sleep(2500 * time.Millisecond)
+	time.Sleep(window + 500*time.Millisecond)
 	b.typeInto("#token-name", "cancelled")
 	b.click(`#token-form button[type="submit"]`)
 	b.waitFor("the password prompt", `document.querySelector("dialog#reauth[open]") !== null`, 10*time.Second)

@@ -250,6 +250,7 @@ func TestDashboard_viewerSeesNoActions(t *testing.T) {
 	b.typeInto("#password", "a-long-password-1")
 	b.click(`form[action="/login"] button[type="submit"]`)
 	b.waitFor("leaving the login page", `!location.pathname.startsWith("/login")`, 15*time.Second)
+	b.waitFor("the apps page", `document.querySelector('a[href="/apps/new"]') !== null`, 15*time.Second)
 	if v := eval[bool](b, `document.querySelector('a[href="/apps/new"]').offsetParent !== null`); v {
 		t.Fatal("a viewer is offered New app")
 	}

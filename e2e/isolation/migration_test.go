@@ -112,13 +112,24 @@ func TestMigration_schema7ObjectsKeepWorking(t *testing.T) {
 	if err != nil || dbNow.Container.ID != db.ID {
 		t.Fatalf("the database container after a deploy: %v (id %s, was %s)", err, dbNow.Container.ID, db.ID)
 	}
-	c.JSON("GET", "/api/v1/apps/"+app, nil, &view)
+	// The old container stays up, unrouted, through the new one's
+	// stability window (deploy.stable_for, 1s), then goes.
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		c.JSON("GET", "/api/v1/apps/"+app, nil, &view)
+		old := false
+		for _, ct := range view.Containers {
+			old = old || ct.ID == web.ID
+		}
+		if !old {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the old app container is still there 15s after the deploy")
+		}
+	}
 	for _, ct := range view.Containers {
 		if ct.Role != "app" {
 			continue
-		}
-		if ct.ID == web.ID {
-			t.Fatal("the old app container still serves after the deploy")
 		}
 		insp, err := env.Client.ContainerInspect(ctx, ct.ID, mclient.ContainerInspectOptions{})
 		if err != nil || insp.Container.Config.Labels[runtime.LabelInstance] != inst {
