@@ -87,6 +87,17 @@ type Source interface {
 	Follow(ctx context.Context, container string, since time.Time, emit func([]Line)) error
 }
 
+// Resumer is a Source that can follow again from since with every line
+// the engine still has after it. A first follow needs only the few lines
+// written since the history was read, and may ask the engine for the
+// log's end alone; one that follows again after a stall or a lost file
+// has a gap of any length behind it, which only a read of the whole
+// (rotated, so bounded) log fills. The hub resumes through it when its
+// source has it, and through Follow otherwise.
+type Resumer interface {
+	Resume(ctx context.Context, container string, since time.Time, emit func([]Line)) error
+}
+
 // Options tune a Hub.
 type Options struct {
 	// Backlog is how many recent lines a stream keeps for late joiners.
@@ -270,11 +281,12 @@ func (st *stream) run(ctx context.Context) error {
 	var w watch
 	w.saw(hist)
 	lost := 0 // follows in a row that lost the engine's log file
+	follow := h.src.Follow
 	for {
 		fctx, restart := context.WithCancel(ctx)
 		stalled := make(chan bool, 1)
 		go st.watchdog(fctx, &w, restart, stalled)
-		err := h.src.Follow(fctx, st.key, since, func(batch []Line) {
+		err := follow(fctx, st.key, since, func(batch []Line) {
 			w.saw(batch)
 			if len(dupes) > 0 {
 				kept := batch[:0]
@@ -315,6 +327,9 @@ func (st *stream) run(ctx context.Context) error {
 		// on: follow again from the newest line passed on; the lines at
 		// that instant come again and the repeat filter drops them.
 		since = w.newest()
+		if r, ok := h.src.(Resumer); ok {
+			follow = r.Resume
+		}
 		st.pub.Lock()
 		st.repeats.resume()
 		st.pub.Unlock()

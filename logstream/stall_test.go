@@ -119,3 +119,37 @@ func TestHub_followsAgainAfterTheEngineLostItsFile(t *testing.T) {
 		t.Fatalf("follows from %v; want a second one from the newest line delivered", src.follows)
 	}
 }
+
+// resumingSource is a stuckSource that can resume: the hub must follow
+// again through Resume, which reads the whole log after since, not
+// through Follow, which may read its end alone.
+type resumingSource struct {
+	stuckSource
+	resumes int
+}
+
+func (s *resumingSource) Resume(ctx context.Context, container string, since time.Time, emit func([]Line)) error {
+	s.mu.Lock()
+	s.resumes++
+	s.mu.Unlock()
+	return s.stuckSource.Follow(ctx, container, since, emit)
+}
+
+func TestHub_resumesThroughResumer(t *testing.T) {
+	base := time.Now().Add(time.Second)
+	src := &resumingSource{}
+	for i, text := range []string{"one", "two", "three", "four"} {
+		src.log = append(src.log, Line{Stream: "stdout", Time: base.Add(time.Duration(i) * time.Millisecond), Text: text})
+	}
+	h := NewHub(src, Options{StallCheck: 20 * time.Millisecond})
+	v := sub(t, h, "c1", -1)
+	defer v.Close()
+	for range 4 {
+		recv(t, v)
+	}
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if src.resumes != 1 || len(src.follows) != 2 {
+		t.Fatalf("%d resumes of %d follows; want the second follow through Resume", src.resumes, len(src.follows))
+	}
+}

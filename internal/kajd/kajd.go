@@ -516,7 +516,21 @@ const followTail = 1000
 
 // Follow hands the hub each read of the engine's stream as one batch.
 func (e engineLogs) Follow(ctx context.Context, id string, since time.Time, emit func([]logstream.Line)) error {
-	return e.d.LogBatches(ctx, id, runtime.LogOptions{Since: since, Tail: followTail, Follow: true}, func(b []runtime.LogLine) error {
+	return e.follow(ctx, id, since, followTail, emit)
+}
+
+// Resume follows again after the engine's follow stalled or lost its
+// file at a rotation: every line still in the log after since, the
+// rotated files included (a rotating log is bounded by its max-size and
+// max-file), so the gap is filled as far as the engine kept it.
+func (e engineLogs) Resume(ctx context.Context, id string, since time.Time, emit func([]logstream.Line)) error {
+	return e.follow(ctx, id, since, 0, emit)
+}
+
+var _ logstream.Resumer = engineLogs{}
+
+func (e engineLogs) follow(ctx context.Context, id string, since time.Time, tail int, emit func([]logstream.Line)) error {
+	return e.d.LogBatches(ctx, id, runtime.LogOptions{Since: since, Tail: tail, Follow: true}, func(b []runtime.LogLine) error {
 		out := make([]logstream.Line, len(b))
 		for i, l := range b {
 			out[i] = logstream.Line{Stream: string(l.Stream), Time: l.Time, Text: l.Text}
