@@ -580,9 +580,10 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 		// may take it down or fail the release. A previous container
 		// that will not go is reported, and reconcile removes it later.
 		r.created, r.stopped, r.rel.Stopped = nil, nil, nil
+		unlisted := ""
 		if err != nil {
 			d.log.Warn("listing previous containers", "app", a.Name, "err", err)
-			return "the previous containers could not be listed; they are removed on kaj's next start", nil
+			unlisted = "the previous containers could not be listed; they are removed on kaj's next start"
 		}
 		var replaced []runtime.Status
 		for _, s := range old {
@@ -601,9 +602,15 @@ func (d *Deployer) rollout(ctx context.Context, r *run, a store.App, image strin
 			if d.opts.Router != nil {
 				kept = "stay up, unrouted,"
 			}
+			if unlisted != "" {
+				return fmt.Sprintf("%s%s; %s runs its first %s watched", routed, unlisted, c.Name, d.window()), nil
+			}
 			return fmt.Sprintf("%sthe %d replaced container(s) %s while %s runs its first %s", routed, len(replaced), kept, c.Name, d.window()), nil
 		}
-		return routed + d.retire(ctx, a.Name, Upstream(c, a.Port), drain, replaced), nil
+		if unlisted != "" {
+			return routed + unlisted, nil
+		}
+		return routed + d.retire(a.Name, Upstream(c, a.Port), drain, replaced), nil
 	})
 }
 
@@ -881,24 +888,23 @@ func (d *Deployer) succeed(r *run) (store.Release, []uint64, error) {
 			return err
 		}
 		r.rel.Version = cur.Version
+		if r.watch != nil {
+			// Pruning and a rollback's definition wait for the window:
+			// a release that fails it leaves the app as it was.
+			a, err := tx.App(r.rel.App)
+			if err != nil {
+				return err
+			}
+			r.rel.Unsettled = &store.Unsettled{AppVersion: a.Version}
+		}
 		if r.rel, err = tx.UpdateRelease(r.rel); err != nil {
 			return err
 		}
-		if r.watch != nil {
-			// Pruning and a rollback's definition wait for the window:
-			// a release that fails it leaves the app as it was (see
-			// settle).
-			r.watch.rollback = r.rel.Rollback
-		} else if _, err := tx.PruneReleases(r.rel.App, d.opts.KeepReleases); err != nil {
-			return err
-		}
-		if r.rel.Rollback != 0 && r.watch == nil {
+		if r.watch == nil {
 			// A rollback puts the definition it ran back on the app, so
 			// the next deploy does not bring the newer one back.
-			if _, err := tx.RestoreRelease(r.rel.App, r.rel.Number); err != nil {
-				return err
-			}
-			if _, err := tx.AddEvent(store.Event{Actor: r.rel.CreatedBy, Action: store.ActionRestored, Target: r.rel.App, Detail: fmt.Sprintf("rolled back to #%d: settings restored", r.rel.Rollback)}); err != nil {
+			rel := r.rel
+			if _, err := d.settle(tx, &rel, r.rel.CreatedBy); err != nil {
 				return err
 			}
 		}

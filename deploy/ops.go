@@ -185,6 +185,11 @@ func (d *Deployer) Restart(ctx context.Context, app, actor string) error {
 		})
 		if r.watch != nil {
 			r.watch.restart, r.watch.serving, r.watch.actor = true, live.ContainerID, actor
+			if err != nil {
+				// The store still names the container before: it takes
+				// the route back.
+				r.watch.unrecorded = err
+			}
 		}
 		d.watchAfter(r, nil)
 		return err
@@ -297,6 +302,16 @@ func (d *Deployer) Reconcile(ctx context.Context) ([]runtime.Object, error) {
 				case store.ReleaseLive:
 					live[a.Name] = strconv.FormatUint(r.Number, 10)
 					serving[a.Name] = r.ContainerID
+					if r.Unsettled != nil {
+						// kaj stopped during its window, which it passed
+						// as far as anyone saw.
+						if _, err := d.settle(tx, &r, "kaj"); err != nil {
+							return err
+						}
+						if _, err := tx.UpdateRelease(r); err != nil {
+							return err
+						}
+					}
 				case store.ReleasePending:
 					r.Status, r.Error = store.ReleaseInterrupted, "kaj stopped during this deploy"
 					if _, err := tx.UpdateRelease(r); err != nil {

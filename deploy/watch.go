@@ -43,9 +43,6 @@ type watch struct {
 	// and on failure serving goes back to the container it recorded.
 	restart bool
 	serving string // a restart's: the container the release recorded before
-	// rollback: the release is a rollback, whose definition goes back
-	// on the app once the window has passed.
-	rollback uint64
 	actor    string
 	c        runtime.Container
 	up       string           // the new container's upstream, "" without a router
@@ -112,8 +109,10 @@ func (d *Deployer) waitWatch(app string) error {
 	select {
 	case <-w.done:
 		return nil
-	case <-time.After(d.watchLimit() + time.Minute):
-		return fmt.Errorf("app %q: %w: its new release is still being watched; try again in a moment", app, ErrBusy)
+	case <-time.After(d.window() + 15*time.Second):
+		// Longer is the engine not answering, or a drain of websockets:
+		// an operation should not hang on either.
+		return fmt.Errorf("app %q: %w: its new release is still being watched (the window, then draining the replaced containers); try again in a moment", app, ErrBusy)
 	}
 }
 
@@ -134,14 +133,13 @@ func (d *Deployer) run(w *watch) {
 	defer cancel()
 	began := time.Now()
 	if w.unrecorded != nil {
-		d.revert(ctx, w, 0, w.unrecorded)
+		d.revert(w, 0, w.unrecorded)
 		return
 	}
 	var err error
 	for {
 		err = d.rt.WaitHealthy(ctx, w.c, opts)
-		var we *runtime.WaitError
-		if err == nil || errors.As(err, &we) || ctx.Err() != nil {
+		if err == nil || verdict(err) || ctx.Err() != nil {
 			break
 		}
 		// The engine, not the container, failed (a call timed out, the
@@ -153,56 +151,79 @@ func (d *Deployer) run(w *watch) {
 		case <-time.After(time.Second):
 		}
 	}
-	var we *runtime.WaitError
-	switch {
-	case err == nil:
-	case errors.As(err, &we):
-		d.revert(ctx, w, time.Since(began), err)
-		return
-	default:
-		// No verdict before the deadline: both releases' containers stay,
-		// the new one routed; reconcile removes the old at the next start.
-		d.log.Error("watching a new release: no answer from the engine; the replaced containers are left for reconcile", "app", w.app, "release", w.release, "err", err)
+	if err != nil && verdict(err) {
+		d.revert(w, time.Since(began), err)
 		return
 	}
-	detail := d.retire(ctx, w.app, w.up, w.prev, w.old)
+	detail := ""
+	if err == nil {
+		detail = fmt.Sprintf("%s ran %s without a restart; %s", w.c.Name, opts.StableFor, d.retire(w.app, w.up, w.prev, w.old))
+	} else {
+		// No verdict before the deadline: the release stands, routed;
+		// what it replaced stays for reconcile at the next start.
+		detail = fmt.Sprintf("the engine did not answer during %s's window (%v); the release stands and the replaced containers are left for reconcile", w.c.Name, err)
+		d.log.Error("watching a new release: no answer from the engine", "app", w.app, "release", w.release, "err", err)
+	}
 	var restored *store.App
-	d.finishWatch(w, func(tx *store.Tx, rel *store.Release) error {
+	err = d.finishWatch(w, func(tx *store.Tx, rel *store.Release) error {
 		if w.restart {
 			return nil // a restart records nothing on the release
 		}
-		rel.Steps = append(rel.Steps, store.Step{Name: StepWatch, Status: jobs.StatusSucceeded, StartedAt: began.UTC(), FinishedAt: ptr(time.Now().UTC()),
-			Detail: fmt.Sprintf("%s ran %s without a restart; %s", w.c.Name, opts.StableFor, detail)})
+		rel.Steps = append(rel.Steps, store.Step{Name: StepWatch, Status: jobs.StatusSucceeded, StartedAt: began.UTC(), FinishedAt: ptr(time.Now().UTC()), Detail: detail})
 		var err error
-		restored, err = d.settle(tx, w)
+		restored, err = d.settle(tx, rel, w.actor)
 		return err
 	})
-	if restored != nil && d.opts.Restored != nil {
+	if err == nil && restored != nil && d.opts.Restored != nil {
 		d.opts.Restored(*restored)
 	}
 }
 
-// settle does, once the window has passed, what a failure would have had
-// to undo: a rollback's definition goes back on the app, and the app's
-// releases are pruned. It returns the app when its definition changed.
-func (d *Deployer) settle(tx *store.Tx, w *watch) (*store.App, error) {
-	if _, err := tx.PruneReleases(w.app, d.opts.KeepReleases); err != nil {
+// verdict reports whether a watch's failed wait says something of the
+// container (it exited, restarted, stopped answering, or is gone) rather
+// than of the engine.
+func verdict(err error) bool {
+	var we *runtime.WaitError
+	return errors.As(err, &we) || errors.Is(err, runtime.ErrNotFound)
+}
+
+// settle does, once rel's window has passed, what a failure would have
+// had to undo: a rollback's definition goes back on the app (unless the
+// app was edited meanwhile), and the app's releases are pruned. It returns
+// the app when its definition changed. Reconcile settles a release whose
+// watch kaj did not see end.
+func (d *Deployer) settle(tx *store.Tx, rel *store.Release, actor string) (*store.App, error) {
+	u := rel.Unsettled
+	rel.Unsettled = nil
+	if _, err := tx.PruneReleases(rel.App, d.opts.KeepReleases); err != nil {
 		return nil, err
 	}
-	if w.rollback == 0 {
+	if rel.Rollback == 0 {
 		return nil, nil
 	}
-	a, err := tx.RestoreRelease(w.app, w.release)
+	cur, err := tx.App(rel.App)
 	if err != nil {
 		return nil, err
 	}
-	_, err = tx.AddEvent(store.Event{Actor: w.actor, Action: store.ActionRestored, Target: w.app, Detail: fmt.Sprintf("rolled back to #%d: settings restored", w.rollback)})
+	if u != nil && cur.Version != u.AppVersion {
+		_, err := tx.AddEvent(store.Event{Actor: actor, Action: store.ActionRestored, Target: rel.App,
+			Detail: fmt.Sprintf("rolled back to #%d; its settings were not put back on the app, which was changed while the release was watched", rel.Rollback)})
+		return nil, err
+	}
+	a, err := tx.RestoreRelease(rel.App, rel.Number)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.AddEvent(store.Event{Actor: actor, Action: store.ActionRestored, Target: rel.App, Detail: fmt.Sprintf("rolled back to #%d: settings restored", rel.Rollback)})
 	return &a, err
 }
 
 // retire drains the upstreams served before (but up) and removes the
-// app containers in old, saying what it did.
-func (d *Deployer) retire(ctx context.Context, app, up string, prev []string, old []runtime.Status) string {
+// app containers in old, saying what it did. It has its own deadline:
+// the watch may have spent its own waiting for the engine.
+func (d *Deployer) retire(app, up string, prev []string, old []runtime.Status) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	if d.opts.Router != nil {
 		// Requests in flight to what served before finish there.
 		for _, p := range prev {
@@ -232,7 +253,9 @@ func (d *Deployer) retire(ctx context.Context, app, up string, prev []string, ol
 // revert undoes a release whose container failed its watch: the route
 // goes back to what served before, the new container is removed, and the
 // release is failed with the superseded ones live again.
-func (d *Deployer) revert(ctx context.Context, w *watch, after time.Duration, cause error) {
+func (d *Deployer) revert(w *watch, after time.Duration, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
 	back := "nothing served before it, so nothing serves now"
 	if d.opts.Router != nil {
 		// What served before was left running and unrouted: it takes the
@@ -281,6 +304,7 @@ func (d *Deployer) revert(ctx context.Context, w *watch, after time.Duration, ca
 			rel.ContainerID = w.serving
 			return nil
 		}
+		rel.Unsettled = nil
 		rel.Steps = append(rel.Steps, store.Step{Name: StepWatch, Status: jobs.StatusFailed, StartedAt: now.Add(-after), FinishedAt: &now, Detail: msg})
 		rel.Status, rel.Error, rel.FinishedAt = store.ReleaseFailed, msg+tail, &now
 		for _, n := range w.superseded {
@@ -318,7 +342,7 @@ func (d *Deployer) revert(ctx context.Context, w *watch, after time.Duration, ca
 
 // finishWatch records the watch's end on its release, if it still
 // exists, with edit.
-func (d *Deployer) finishWatch(w *watch, edit func(*store.Tx, *store.Release) error) {
+func (d *Deployer) finishWatch(w *watch, edit func(*store.Tx, *store.Release) error) error {
 	err := d.st.Update(func(tx *store.Tx) error {
 		rel, err := tx.Release(w.app, w.release)
 		if errors.Is(err, store.ErrNotFound) {
@@ -336,6 +360,7 @@ func (d *Deployer) finishWatch(w *watch, edit func(*store.Tx, *store.Release) er
 	if err != nil {
 		d.log.Error("recording the end of a release's watch", "app", w.app, "release", w.release, "err", err)
 	}
+	return err
 }
 
 // Wait waits until no release's watch runs, or ctx ends: kaj waits for

@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -292,7 +293,8 @@ type flakyEngine struct {
 func (f *flakyEngine) WaitHealthy(ctx context.Context, c runtime.Container, opts runtime.HealthOptions) error {
 	if opts.StableFor > 0 && !f.failed {
 		f.failed = true
-		return runtime.ErrEngineTimeout
+		// As runtime.Docker's WaitHealthy says it when an inspect fails.
+		return fmt.Errorf("waiting for %s: %w: reading its state: context deadline exceeded", c.Name, runtime.ErrEngineTimeout)
 	}
 	return f.fakeRuntime.WaitHealthy(ctx, c, opts)
 }
@@ -343,5 +345,83 @@ func TestReconcile_removesWhatTheLiveReleaseDoesNotServe(t *testing.T) {
 	}
 	if !has(rt, c.ID) || has(rt, "blog-r1") || len(removed) != 1 || removed[0].ID != "blog-r1" {
 		t.Fatalf("removed %+v; want blog-r1 gone and %s kept", removed, c.ID)
+	}
+}
+
+// goneEngine answers a watch's wait as runtime.Docker does when the
+// container was removed behind kaj's back.
+type goneEngine struct{ *fakeRuntime }
+
+func (g goneEngine) WaitHealthy(ctx context.Context, c runtime.Container, opts runtime.HealthOptions) error {
+	if opts.StableFor > 0 {
+		return fmt.Errorf("waiting for %s: %w", c.Name, runtime.ErrNotFound)
+	}
+	return g.fakeRuntime.WaitHealthy(ctx, c, opts)
+}
+
+// TestWatch_goneIsAVerdict: a container removed during its window is a
+// failed release, and the route goes back at once.
+func TestWatch_goneIsAVerdict(t *testing.T) {
+	d, rt, st, fr := watched(t)
+	ctx := context.Background()
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	first := fr.ups["blog"]
+	d.rt = goneEngine{rt}
+	setImage(t, st, "good:2")
+	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	rels, _ := st.Releases("blog", 0)
+	if rels[0].Status != store.ReleaseFailed || rels[1].Status != store.ReleaseLive || fr.ups["blog"][0] != first[0] {
+		t.Fatalf("releases %s, %s, route %v; want 2 failed and the route back on %v", rels[0].Status, rels[1].Status, fr.ups["blog"], first)
+	}
+}
+
+// TestReconcile_settlesAWatchKajDidNotSeeEnd: a rollback live with its
+// window unsettled when kaj stopped has its definition put back at the
+// next start, unless the app was edited meanwhile.
+func TestReconcile_settlesAWatchKajDidNotSeeEnd(t *testing.T) {
+	d, _, st := setup(t)
+	ctx := context.Background()
+	for _, img := range []string{"good:1", "good:2"} {
+		setImage(t, st, img)
+		if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What a kaj stopped during a rollback's window leaves: release 3
+	// live, running release 1's definition, unsettled.
+	a, _ := st.App("blog")
+	if err := st.Update(func(tx *store.Tx) error {
+		rels, err := tx.Releases("blog", 0)
+		if err != nil {
+			return err
+		}
+		r, err := tx.CreateRelease(store.Release{App: "blog", Rollback: 1, CreatedBy: "t"})
+		if err != nil {
+			return err
+		}
+		r.Status, r.Image, r.Definition, r.Unsettled = store.ReleaseLive, "good:1", rels[1].Definition, &store.Unsettled{AppVersion: a.Version}
+		if _, err := tx.UpdateRelease(r); err != nil {
+			return err
+		}
+		rels[0].Status = store.ReleaseSuperseded
+		_, err = tx.UpdateRelease(rels[0])
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := st.App("blog"); a.Image != "good:1" {
+		t.Fatalf("after reconcile the app's image is %s; want release 1's, good:1", a.Image)
+	}
+	if r, _ := st.Release("blog", 3); r.Unsettled != nil {
+		t.Fatal("release 3 is still unsettled after reconcile")
 	}
 }

@@ -91,8 +91,7 @@ type Source interface {
 // the engine still has after it. A first follow needs only the few lines
 // written since the history was read, and may ask the engine for the
 // log's end alone; one that follows again after a stall or a lost file
-// has a gap of any length behind it, which only a read of the whole
-// (rotated, so bounded) log fills. The hub resumes through it when its
+// has a longer gap behind it, which a read further back fills. The hub resumes through it when its
 // source has it, and through Follow otherwise.
 type Resumer interface {
 	Resume(ctx context.Context, container string, since time.Time, emit func([]Line)) error
@@ -285,6 +284,9 @@ func (st *stream) run(ctx context.Context) error {
 	for {
 		fctx, restart := context.WithCancel(ctx)
 		stalled := make(chan bool, 1)
+		// A new follow has its first read ahead of it: the watchdog
+		// counts quiet from now, not from the last batch before.
+		w.at.Store(time.Now().UnixNano())
 		go st.watchdog(fctx, &w, restart, stalled)
 		err := follow(fctx, st.key, since, func(batch []Line) {
 			w.saw(batch)

@@ -252,7 +252,7 @@ func (d *Docker) pollAlive(ctx context.Context, id string, restarts int, b Backo
 	return poll(ctx, b, func(ctx context.Context) error {
 		c, err := d.inspect(ctx, id)
 		if err != nil {
-			return err
+			return inspectError{err}
 		}
 		if restarts < 0 {
 			restarts = c.RestartCount
@@ -325,8 +325,18 @@ func healthState(h *container.Health) error {
 	return retryable{fmt.Errorf("health check is %s", h.Status)}
 }
 
+// inspectError is a wait's failure to read the container's state: the
+// engine's, not the container's.
+type inspectError struct{ err error }
+
+func (e inspectError) Error() string { return e.err.Error() }
+func (e inspectError) Unwrap() error { return e.err }
+
 // waitFailed turns a failed wait into a *WaitError with the container's
-// last logs; the caller's own cancellation passes through unchanged.
+// last logs; the caller's own cancellation passes through unchanged, and
+// so does a failure of the engine rather than the container (an inspect
+// that failed, or outlived the wait: ErrEngineTimeout), which says
+// nothing of the container.
 func (d *Docker) waitFailed(ctx, wctx context.Context, c Container, timeout time.Duration, err error) error {
 	if err == nil {
 		return nil
@@ -334,8 +344,12 @@ func (d *Docker) waitFailed(ctx, wctx context.Context, c Container, timeout time
 	if ctx.Err() != nil {
 		return fmt.Errorf("waiting for %s: %w", c.Name, ctx.Err())
 	}
-	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrEngineUnreachable) {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalid) || errors.Is(err, ErrEngineUnreachable) || errors.Is(err, ErrEngineTimeout) {
 		return fmt.Errorf("waiting for %s: %w", c.Name, err)
+	}
+	var ie inspectError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("waiting for %s: %w: reading its state: %v", c.Name, ErrEngineTimeout, ie.err)
 	}
 	we := &WaitError{Name: c.Name}
 	var ex *exitedError

@@ -52,6 +52,21 @@ type Release struct {
 	// deploy's first step (snapshot before deploy); empty when none was.
 	// It holds the data as the release before this one left it.
 	Snapshot string `json:"snapshot,omitempty"`
+
+	// Unsettled, while set, says the release went live with its
+	// stability window still to pass: pruning, and a rollback's
+	// definition going back on the app, wait for the window, so that a
+	// release failing it leaves the app as it was. Reconcile settles a
+	// release whose window kaj did not see end.
+	Unsettled *Unsettled `json:"unsettled,omitempty"`
+}
+
+// Unsettled is what settling a release needs to know of when it went
+// live.
+type Unsettled struct {
+	// AppVersion is the app's version then: a rollback's definition does
+	// not overwrite an edit made during the window.
+	AppVersion uint64 `json:"app_version"`
 }
 
 // Step is one stage of a deploy as it was recorded.

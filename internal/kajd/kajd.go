@@ -400,6 +400,13 @@ func (k *Kaj) Serve(ctx context.Context, ln net.Listener) error {
 	})
 	run("engine events", func() error { k.Notifier.Watch(ctx, k.Engine, notify.DefaultLoop, 5*time.Second); return nil })
 	err := k.Server.Serve(ctx, ln)
+	// Releases being watched end their window while the router and the
+	// notifier still run: a revert routes back and is announced.
+	wctx, wcancel := context.WithTimeout(context.Background(), k.watchWait)
+	if werr := k.Deployer.Wait(wctx); werr != nil {
+		k.log.Warn("stopping while a new release is still watched; reconcile settles it at the next start", "err", werr)
+	}
+	wcancel()
 	cancel()
 	for _, ch := range side {
 		err = errors.Join(err, <-ch)
@@ -520,12 +527,17 @@ func (e engineLogs) Follow(ctx context.Context, id string, since time.Time, emit
 }
 
 // Resume follows again after the engine's follow stalled or lost its
-// file at a rotation: every line still in the log after since, the
-// rotated files included (a rotating log is bounded by its max-size and
-// max-file), so the gap is filled as far as the engine kept it.
+// file at a rotation: the lines still in the log after since, the
+// rotated files included, up to resumeTail of them, so the gap is filled
+// as far as the engine kept it.
 func (e engineLogs) Resume(ctx context.Context, id string, since time.Time, emit func([]logstream.Line)) error {
-	return e.follow(ctx, id, since, 0, emit)
+	return e.follow(ctx, id, since, resumeTail, emit)
 }
+
+// resumeTail bounds how far back a resumed follow looks: the engine reads
+// the log from its end, so a log that never rotates is not scanned whole.
+// It is more than a flood writes between a stall and its detection.
+const resumeTail = 200_000
 
 var _ logstream.Resumer = engineLogs{}
 
