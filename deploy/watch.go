@@ -43,14 +43,14 @@ type watch struct {
 	// and on failure serving goes back to the container it recorded.
 	restart bool
 	serving string // a restart's: the container the release recorded before
-	actor    string
-	c        runtime.Container
-	up       string           // the new container's upstream, "" without a router
-	prev     []string         // upstreams served before the switch
-	old      []runtime.Status // the app containers the new one replaces
-	opts     runtime.HealthOptions
-	red      *redact.Redactor
-	started  time.Time // the deploy's start, for metrics
+	actor   string
+	c       runtime.Container
+	up      string           // the new container's upstream, "" without a router
+	prev    []string         // upstreams served before the switch
+	old     []runtime.Status // the app containers the new one replaces
+	opts    runtime.HealthOptions
+	red     *redact.Redactor
+	started time.Time // the deploy's start, for metrics
 	// superseded are the releases the new one superseded when it went
 	// live; they serve again if it fails.
 	superseded []uint64
