@@ -81,9 +81,16 @@ func TestApps_rollbackRestoresDefinition(t *testing.T) {
 	if st, ev := c.WaitJob(job, 3*time.Minute); st != "succeeded" {
 		t.Fatalf("rollback: %s %s", st, failure(ev))
 	}
-	c.JSON("GET", "/api/v1/apps/"+name, nil, &app)
-	if app.Image != v1 || app.Port != 5000 || len(app.Env) != 1 || app.Env[0].Value != "blue" {
-		t.Fatalf("after the rollback the app is %s on port %d with env %+v; want %s on 5000 with COLOUR=blue", app.Image, app.Port, app.Env, v1)
+	// The definition goes back on the app once the rollback has passed
+	// its stability window (deploy.stable_for, 1s).
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		c.JSON("GET", "/api/v1/apps/"+name, nil, &app)
+		if app.Image == v1 && app.Port == 5000 && len(app.Env) == 1 && app.Env[0].Value == "blue" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the rollback the app is %s on port %d with env %+v; want %s on 5000 with COLOUR=blue", app.Image, app.Port, app.Env, v1)
+		}
 	}
 	if code, body := kajtest.Visit(t, app.URL+"/env"); code != 200 || !strings.Contains(body, `"VERSION":"one"`) || !strings.Contains(body, `"COLOUR":"blue"`) {
 		t.Fatalf("after the rollback %s: %d %s", app.URL, code, body)

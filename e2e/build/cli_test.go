@@ -138,8 +138,16 @@ func TestCLI_envRollbackLogs(t *testing.T) {
 	if code, body := kajtest.Visit(t, v.URL+"/env"); code != 200 || !strings.Contains(body, `"GREETING":"hello"`) {
 		t.Fatalf("after env set and deploy: %d %s", code, body)
 	}
-	if out, err := cli(t, p, tok, "logs", "--tail", "5", name); err != nil || !strings.Contains(out, "tick") {
-		t.Fatalf("kaj logs: %v\n%s", err, out)
+	// The release went live at its first answer: its first tick (every
+	// 200ms) may be a moment away.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		out, err := cli(t, p, tok, "logs", "--tail", "5", name)
+		if err == nil && strings.Contains(out, "tick") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kaj logs: %v\n%s", err, out)
+		}
 	}
 	if out, err := cli(t, p, tok, "rollback", name); err != nil {
 		t.Fatalf("kaj rollback: %v\n%s", err, out)
