@@ -150,7 +150,7 @@ func (a *acmeState) event(ctx context.Context, name string, data map[string]any)
 			a.r.log.Info("certificate "+st.State, "domain", h)
 		}
 		if managed && a.onEvent != nil {
-			a.onEvent(ctx, h, a.status(h))
+			a.onEvent(ctx, h, a.state(h))
 		}
 	}
 	return nil
@@ -158,6 +158,18 @@ func (a *acmeState) event(ctx context.Context, name string, data map[string]any)
 
 // status combines the last event with the certificate in the cache.
 func (a *acmeState) status(host string) CertState {
+	st := a.state(host)
+	if st.State == CertValid && st.NotAfter.IsZero() {
+		// Obtained, and not yet in the cache the handshakes read: it
+		// serves nothing yet.
+		st.State = CertPending
+	}
+	return st
+}
+
+// state is status as the last event left it: an event about a
+// certificate just obtained says valid before the cache holds it.
+func (a *acmeState) state(host string) CertState {
 	a.mu.Lock()
 	st, managed := a.states[host]
 	a.mu.Unlock()

@@ -273,9 +273,12 @@ func teardown(st state) error {
 	return errors.Join(errs...)
 }
 
+// gone reports whether a teardown step failed because what it removes
+// is already gone: a veth goes with its peer when a namespace is deleted,
+// which the kernel finishes a moment later.
 func gone(err error) bool {
 	s := err.Error()
-	return strings.Contains(s, "Cannot find device") || strings.Contains(s, "does not exist") || strings.Contains(s, "Bad rule")
+	return strings.Contains(s, "Cannot find device") || strings.Contains(s, "No such device") || strings.Contains(s, "does not exist") || strings.Contains(s, "Bad rule")
 }
 
 // sweepStale tears down the clusters whose owning process is gone: a test
