@@ -72,8 +72,9 @@ func (d *Deployer) window() time.Duration {
 	}
 }
 
-// watchLimit bounds a whole watch: the window and its grace, then
-// draining and removing, each engine call under its own deadline.
+// watchLimit bounds a watch's waiting: the window and its grace, and an
+// engine that does not answer meanwhile. Draining and removing after it
+// have their own deadline.
 func (d *Deployer) watchLimit() time.Duration {
 	return d.window() + watchGrace + 2*time.Minute
 }
@@ -87,11 +88,14 @@ func (d *Deployer) begin(w *watch) {
 	if d.watching == nil {
 		d.watching = map[string]*watch{}
 	}
-	if d.watching[w.app] != nil {
-		// lock and lockFor wait for a watch before any operation; two at
-		// once would route over each other.
+	if prev := d.watching[w.app]; prev != nil {
+		// lock and lockFor wait for a watch before any operation, so this
+		// does not happen; were it to, two watches at once would route
+		// over each other: this one waits for the first.
 		d.mu.Unlock()
-		panic("deploy: a second watch of app " + w.app)
+		d.log.Error("a second watch of an app; it runs after the first", "app", w.app, "release", w.release)
+		go func() { <-prev.done; d.begin(w) }()
+		return
 	}
 	d.watching[w.app] = w
 	d.mu.Unlock()
