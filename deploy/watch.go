@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/kajhq/kaj/jobs"
@@ -57,6 +58,10 @@ type watch struct {
 	// unrecorded is why the release could not be recorded live: the
 	// watch then reverts at once.
 	unrecorded error
+	// engineDown is set while the watch waits for an engine that did not
+	// answer: an operation on the app would fail the same way, so it is
+	// told at once instead of waiting.
+	engineDown atomic.Bool
 	done       chan struct{}
 }
 
@@ -110,13 +115,22 @@ func (d *Deployer) waitWatch(app string) error {
 	if w == nil {
 		return nil
 	}
-	select {
-	case <-w.done:
-		return nil
-	case <-time.After(d.window() + 15*time.Second):
-		// Longer is the engine not answering, or a drain of websockets:
-		// an operation should not hang on either.
-		return fmt.Errorf("app %q: %w: its new release is still being watched (the window, then draining the replaced containers); try again in a moment", app, ErrBusy)
+	limit := time.After(d.window() + 15*time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-w.done:
+			return nil
+		case <-tick.C:
+			if w.engineDown.Load() {
+				return fmt.Errorf("app %q: %w: kaj is waiting for it to judge the app's new release; check dockerd, then try again", app, runtime.ErrEngineTimeout)
+			}
+		case <-limit:
+			// Longer is a drain of websockets: an operation should not
+			// hang on it.
+			return fmt.Errorf("app %q: %w: its new release is still being watched (the window, then draining the replaced containers); try again in a moment", app, ErrBusy)
+		}
 	}
 }
 
@@ -149,6 +163,7 @@ func (d *Deployer) run(w *watch) {
 		// The engine, not the container, failed (a call timed out, the
 		// socket went away): that is no verdict on the release. Ask
 		// again; the window counts from the container's start.
+		w.engineDown.Store(true)
 		d.log.Warn("watching a new release: the engine did not answer; asking again", "app", w.app, "release", w.release, "err", err)
 		select {
 		case <-ctx.Done():
