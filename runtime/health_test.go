@@ -101,7 +101,9 @@ func TestDocker_WaitHealthy_means(t *testing.T) {
 	t.Run("health path failing, 5xx", func(t *testing.T) {
 		c := start(t, "5", map[string]string{"HEALTH_STATUS": "500"})
 		o := opts("/healthz", 8080)
-		o.Timeout = 2 * time.Second
+		// Long enough for the app to answer at least once on a loaded
+		// machine: the failure names what it answered.
+		o.Timeout = 8 * time.Second
 		err := d.WaitHealthy(ctx, c, o)
 		if err == nil || !strings.Contains(err.Error(), "500") {
 			t.Fatalf("err = %v, want the 500 named", err)
