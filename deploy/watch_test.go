@@ -31,6 +31,17 @@ func has(rt *fakeRuntime, id string) bool {
 	return ok
 }
 
+// deployed deploys blog's current definition, waits out its window and
+// returns the route it left.
+func deployed(t *testing.T, d *Deployer, fr *fakeRouter) []string {
+	t.Helper()
+	if _, err := d.Deploy(context.Background(), "blog", "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, d)
+	return fr.ups["blog"]
+}
+
 func settle(t *testing.T, d *Deployer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -47,11 +58,7 @@ func settle(t *testing.T, d *Deployer) {
 func TestWatch_liveFirstThenRetire(t *testing.T) {
 	d, rt, st, fr := watched(t)
 	ctx := context.Background()
-	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, d)
-	first := fr.ups["blog"]
+	first := deployed(t, d, fr)
 	setImage(t, st, "good:2")
 	rt.watchBlock = make(chan struct{})
 	r2, err := d.Deploy(ctx, "blog", "t", nil)
@@ -99,11 +106,7 @@ func TestWatch_crashRoutesBack(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, d)
-	first := fr.ups["blog"]
+	first := deployed(t, d, fr)
 	setImage(t, st, "crashy:2")
 	if r2, err := d.Deploy(ctx, "blog", "t", nil); err != nil || r2.Status != store.ReleaseLive {
 		t.Fatalf("deploy 2 went live at its first check, so it succeeds: %+v %v", r2, err)
@@ -256,11 +259,7 @@ func TestWatch_keepOneRelease(t *testing.T) {
 func TestWatch_restartRevert(t *testing.T) {
 	d, rt, st, fr := watched(t)
 	ctx := context.Background()
-	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, d)
-	first := fr.ups["blog"]
+	first := deployed(t, d, fr)
 	before, _ := st.Releases("blog", 0)
 	rt.watchErr = func(string) error { return errors.New("exited with code 7") }
 	if err := d.Restart(ctx, "blog", "t"); err != nil {
@@ -364,11 +363,7 @@ func (g goneEngine) WaitHealthy(ctx context.Context, c runtime.Container, opts r
 func TestWatch_goneIsAVerdict(t *testing.T) {
 	d, rt, st, fr := watched(t)
 	ctx := context.Background()
-	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, d)
-	first := fr.ups["blog"]
+	first := deployed(t, d, fr)
 	d.rt = goneEngine{rt}
 	setImage(t, st, "good:2")
 	if _, err := d.Deploy(ctx, "blog", "t", nil); err != nil {
